@@ -1,0 +1,152 @@
+"""Payments behaviour beyond storage: tokens, archive/restore rules, filters, nesting."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fixtures.common import iso_ms, uuid4
+
+from ...engine.api import Context, Reply
+from ...engine.errors import (BadRequest, Conflict, Detail, InvalidClient, NotFound,
+                              UnsupportedGrantType)
+from ...engine.pagination import Page, cursor_page
+
+CUSTOMER_FIELDS = ("name", "legal_name", "email", "ein", "external_id", "street_address",
+                   "sub_premise", "city", "state", "postal_code", "country")
+
+
+# -- authentication -------------------------------------------------------------------
+
+def issue_token(ctx: Context) -> Reply:
+    """Client-credentials grant; credentials in the form or as HTTP Basic, not both."""
+    form = ctx.body
+    if form.get("grant_type") != "client_credentials":
+        raise UnsupportedGrantType("Only grant_type=client_credentials is supported.",
+                                   [Detail("body.grant_type", "must be client_credentials")])
+    basic = ctx.http.authorization if ctx.http.authorization and ctx.http.authorization.type == "basic" else None
+    in_form = "client_id" in form or "client_secret" in form
+    if basic and in_form:
+        raise BadRequest("Send client credentials either in the form or as HTTP Basic, not both.",
+                         [Detail("body.client_id", "given together with an Authorization header")])
+    client_id = basic.username if basic else form.get("client_id")
+    secret = basic.password if basic else form.get("client_secret")
+    issued = ctx.registry.issue_token(client_id or "", secret or "") if client_id and secret else None
+    if issued is None:
+        raise InvalidClient("Unknown client or wrong secret.",
+                            [Detail("body.client_id", "unknown client, or wrong client_secret")],
+                            {"WWW-Authenticate": 'Basic realm="payments"'})
+    token, lifetime = issued
+    return Reply({"access_token": token, "token_type": "Bearer", "expires_in": lifetime},
+                 headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+
+
+# -- customers ------------------------------------------------------------------------
+
+def _customer(ctx: Context, *, active: bool = False) -> dict[str, Any]:
+    customer = ctx.collection("customers").get(ctx.path["id"])
+    if customer is None:
+        raise NotFound(f"No customer with id {ctx.path['id']}.", [Detail("path.id", "no such customer")])
+    if active and customer["status"] == "archived":
+        raise Conflict(f"Customer {customer['id']} is archived; restore it first.",
+                       [Detail("path.id", "customer is archived")])
+    return customer
+
+
+def _instant(value: str) -> datetime:
+    return datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
+
+
+def list_customers(ctx: Context) -> Page:
+    query = ctx.query
+    try:
+        start = _instant(query["created_at_start"]) if "created_at_start" in query else None
+        end = _instant(query["created_at_end"]) if "created_at_end" in query else None
+    except ValueError as exc:
+        raise BadRequest(f"A created_at bound is not an RFC 3339 date-time: {exc}.") from None
+    name = query.get("company_name", "").casefold()
+
+    def match(customer: dict[str, Any]) -> bool:
+        if customer["status"] != "active":
+            return False
+        if start or end:
+            created = _instant(customer["created_at"])
+            if (start and created < start) or (end and created > end):
+                return False
+        return not name or name in (customer["name"] or "").casefold()
+
+    bound = {k: query.get(k) for k in ("created_at_start", "created_at_end", "company_name")}
+    return cursor_page(ctx.collection("customers"), match=match, limit=query["limit"],
+                       after=query.get("after"), before=query.get("before"), bound=bound)
+
+
+def create_customer(ctx: Context) -> Reply:
+    workspace = ctx.workspace
+    now = iso_ms(workspace.now())
+    customer = {"id": uuid4(workspace.rng)}
+    customer.update({f: ctx.body.get(f) for f in CUSTOMER_FIELDS})
+    customer.update(status="active", created_at=now, updated_at=now, archived_at=None)
+    ctx.collection("customers").put(customer)
+    return Reply(customer, 201, {"Location": f"{ctx.api.prefix}/customers/{customer['id']}"})
+
+
+def get_customer(ctx: Context) -> dict[str, Any]:
+    return _customer(ctx)
+
+
+def patch_customer(ctx: Context) -> dict[str, Any]:
+    customer = dict(_customer(ctx, active=True))
+    customer.update(ctx.body)
+    customer["updated_at"] = iso_ms(ctx.workspace.now())
+    return ctx.collection("customers").put(customer)
+
+
+def archive_customer(ctx: Context) -> dict[str, Any]:
+    customer = dict(_customer(ctx))
+    if customer["status"] == "archived":
+        raise Conflict(f"Customer {customer['id']} is already archived.", [Detail("path.id", "already archived")])
+    now = iso_ms(ctx.workspace.now())
+    customer.update(status="archived", archived_at=now, updated_at=now)
+    return ctx.collection("customers").put(customer)
+
+
+def restore_customer(ctx: Context) -> dict[str, Any]:
+    customer = dict(_customer(ctx))
+    if customer["status"] != "archived":
+        raise Conflict(f"Customer {customer['id']} is not archived.", [Detail("path.id", "not archived")])
+    customer.update(status="active", archived_at=None, updated_at=iso_ms(ctx.workspace.now()))
+    return ctx.collection("customers").put(customer)
+
+
+# -- payment methods and users (nested under a customer) ----------------------------
+
+def _nested_page(ctx: Context, collection: str) -> Page:
+    customer = _customer(ctx)
+    return cursor_page(ctx.collection(collection), parent=customer["id"], limit=ctx.query["limit"],
+                       after=ctx.query.get("after"), before=ctx.query.get("before"))
+
+
+def list_payment_methods(ctx: Context) -> Page:
+    return _nested_page(ctx, "payment_methods")
+
+
+def get_payment_method(ctx: Context) -> dict[str, Any]:
+    customer = _customer(ctx)
+    method = ctx.collection("payment_methods").get(ctx.path["payment_method_id"])
+    if method is None or method["customer_id"] != customer["id"]:
+        raise NotFound(f"Customer {customer['id']} has no payment method {ctx.path['payment_method_id']}.",
+                       [Detail("path.payment_method_id", "no such payment method for this customer")])
+    return method
+
+
+def list_users(ctx: Context) -> Page:
+    return _nested_page(ctx, "users")
+
+
+def create_user(ctx: Context) -> Reply:
+    customer = _customer(ctx, active=True)
+    now = iso_ms(ctx.workspace.now())
+    user = {"id": uuid4(ctx.workspace.rng), "customer_id": customer["id"]}
+    user.update({f: ctx.body.get(f) for f in ("email", "first_name", "last_name")})
+    user.update(created_at=now, updated_at=now)
+    ctx.collection("users").put(user)
+    return Reply(user, 201, {"Location": f"{ctx.api.prefix}/customers/{customer['id']}/users"})

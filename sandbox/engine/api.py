@@ -1,0 +1,113 @@
+"""What an API folder declares, and what its handlers receive and return."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Callable
+
+from .errors import ApiError, Detail
+from .pagination import Page
+from .spec import Operation, Spec, SpecError, load_spec
+from .store import Collection, Workspace
+from .validation import ValidRequest, compile_schema, schema_details
+
+if TYPE_CHECKING:
+    from flask import Request
+
+    from .workspaces import Registry
+
+Handler = Callable[["Context"], Any]
+
+
+@dataclass
+class Reply:
+    """A handler's answer when 200 with the body alone is not enough."""
+
+    body: Any
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ApiDefinition:
+    """One API: its spec, its handlers and the shapes it answers in.
+
+    ``render_error`` turns a typed error into the API's documented error body;
+    ``envelope`` turns a Page into the API's list body; ``fixtures`` builds the seeded
+    records (``build(fake, rng, scale, today) -> {collection: [records]}``);
+    ``summarize`` tells a partner what a workspace holds for this API.
+    """
+
+    name: str
+    handlers: ModuleType
+    render_error: Callable[[ApiError], dict[str, Any]]
+    envelope: Callable[[Page, "Context"], dict[str, Any]] | None = None
+    fixtures: Callable[..., dict[str, list[dict[str, Any]]]] | None = None
+    summarize: Callable[[Workspace], dict[str, Any]] | None = None
+    prefix: str = ""
+    spec: Spec = field(init=False, repr=False)
+    _handlers: dict[str, Handler] = field(init=False, repr=False, default_factory=dict)
+    _record_validators: dict[str, Any] = field(init=False, repr=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.prefix = self.prefix or f"/{self.name}"
+
+    def load(self) -> "ApiDefinition":
+        """Load the spec and bind every operation to its handler; fail loudly on a gap."""
+        self.spec = load_spec(self.name)
+        for op in self.spec.operations.values():
+            name = op.sandbox["handler"]
+            handler = getattr(self.handlers, name, None)
+            if not callable(handler):
+                raise SpecError(f"{self.name}: {op.operation_id} names handler {name!r}, "
+                                f"which {self.handlers.__name__} does not define")
+            self._handlers[op.operation_id] = handler
+        if self.fixtures is not None and not self.spec.collections:
+            raise SpecError(f"{self.name}: has fixtures but declares no x-sandbox collections")
+        self._record_validators = {c: compile_schema(self.spec.collection_schema(c)) for c in self.spec.collections}
+        return self
+
+    def record_problems(self, collection: str, record: Any, where: str) -> list[Detail]:
+        """How a stored record fails its collection's schema (unknown collection included)."""
+        validator = self._record_validators.get(collection)
+        if validator is None:
+            known = ", ".join(sorted(self._record_validators)) or "none"
+            return [Detail(where, f"{self.name} has no collection {collection!r} (it has: {known})")]
+        return schema_details(validator, record, where)
+
+    def handler(self, op: Operation) -> Handler:
+        return self._handlers[op.operation_id]
+
+    def new_collections(self) -> dict[str, Collection]:
+        return {
+            name: Collection(name, tuple(cfg.get("order", ["created_at"])), cfg.get("parent", {}).get("field"))
+            for name, cfg in self.spec.collections.items()
+        }
+
+
+@dataclass
+class Context:
+    """Everything a handler may use for one request."""
+
+    api: ApiDefinition
+    op: Operation
+    request: ValidRequest
+    workspace: Workspace | None
+    registry: "Registry"
+    http: "Request"
+
+    @property
+    def query(self) -> dict[str, Any]:
+        return self.request.query
+
+    @property
+    def path(self) -> dict[str, Any]:
+        return self.request.path
+
+    @property
+    def body(self) -> Any:
+        return self.request.body
+
+    def collection(self, name: str) -> Collection:
+        assert self.workspace is not None, "operation without a workspace reads no collection"
+        return self.workspace.collection(self.api.name, name)

@@ -1,0 +1,43 @@
+"""Bearer token -> workspace."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .errors import Detail, Unauthorized
+from .spec import Operation
+from .store import Workspace
+
+if TYPE_CHECKING:
+    from .workspaces import Registry
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def authenticate(op: Operation, authorization: str | None, registry: "Registry", realm: str) -> Workspace | None:
+    """The caller's workspace; None for an anonymous operation called without a token."""
+    token = bearer_token(authorization)
+    if token is None:
+        if op.anonymous:
+            return None
+        raise Unauthorized(
+            "A bearer token is required: send Authorization: Bearer <token>.",
+            [Detail("header.Authorization", "missing, or not of the form 'Bearer <token>'")],
+            {"WWW-Authenticate": f'Bearer realm="{realm}"'},
+        )
+    workspace = registry.by_bearer(token)
+    if workspace is None:
+        if op.anonymous:
+            return None
+        raise Unauthorized(
+            "The bearer token is not valid (unknown or expired).",
+            [Detail("header.Authorization", "unknown or expired token")],
+            {"WWW-Authenticate": f'Bearer realm="{realm}", error="invalid_token"'},
+        )
+    return workspace

@@ -1,0 +1,119 @@
+"""Pagination strategies: the handler says what matches, the strategy cuts the page.
+
+Cursors are opaque: base64url of the position (the sort key of an item) plus a
+fingerprint of the query that made them, with a MAC so a hand-edited cursor is rejected
+rather than trusted. They are deterministic (no clock, no random), so the same reads
+give the same bytes.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from itertools import islice
+from typing import Any, Callable, Iterator
+
+from .errors import BadRequest, Detail, InvalidCursor
+from .store import Collection, Key, Record
+
+_MAC_KEY = b"sandbox-cursor-v1"
+
+
+@dataclass
+class Page:
+    """One page of a list, with everything any API's envelope may want to show."""
+
+    items: list[Record]
+    limit: int
+    offset: int | None = None
+    start_cursor: str | None = None
+    end_cursor: str | None = None
+    has_next: bool = False
+    has_previous: bool = False
+    total: int | None = None
+
+    @property
+    def next_cursor(self) -> str | None:
+        return self.end_cursor if self.has_next else None
+
+
+def fingerprint(bound: dict[str, Any]) -> str:
+    """A short digest of what a cursor is bound to (filters, parent id)."""
+    return hashlib.sha256(json.dumps(bound, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def encode_cursor(key: Key, query: str) -> str:
+    payload = json.dumps({"k": list(key), "q": query}, separators=(",", ":")).encode()
+    mac = hmac.new(_MAC_KEY, payload, hashlib.sha256).digest()[:8]
+    return base64.urlsafe_b64encode(payload + mac).rstrip(b"=").decode("ascii")
+
+
+def decode_cursor(cursor: str, query: str, field: str) -> Key:
+    """The position in a cursor this API issued for this same query, else InvalidCursor."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        payload, mac = raw[:-8], raw[-8:]
+        if not hmac.compare_digest(mac, hmac.new(_MAC_KEY, payload, hashlib.sha256).digest()[:8]):
+            raise ValueError("bad mac")
+        data = json.loads(payload)
+        key = tuple(data["k"])
+        if not key or not all(isinstance(part, (str, int)) for part in key):
+            raise ValueError("bad key")
+    except (ValueError, KeyError, TypeError):
+        raise InvalidCursor(
+            f"{field} is not a cursor this API issued.",
+            [Detail(field, "is not a cursor this API issued; use start_cursor/end_cursor from a response")],
+        ) from None
+    if data.get("q") != query:
+        raise InvalidCursor(
+            f"{field} was issued for a different query; a cursor only works with the filters it came from.",
+            [Detail(field, "was issued for a different query (other filters or another parent)")],
+        )
+    return key
+
+
+def cursor_page(collection: Collection, *, parent: Any = None, match: Callable[[Record], bool] = lambda r: True,
+                limit: int, after: str | None = None, before: str | None = None,
+                bound: dict[str, Any] | None = None, descending: bool = False,
+                count_total: bool = False, field: str = "query") -> Page:
+    """Keyset pagination in both directions over ``collection`` (or one parent's part of it).
+
+    Items are never skipped or repeated at a page boundary, even while others are created,
+    because each page starts from the sort key of the previous page's edge item.
+    """
+    if after is not None and before is not None:
+        raise BadRequest("Give either after or before, not both.",
+                         [Detail(f"{field}.before", "cannot be combined with after")])
+    query = fingerprint({"parent": parent, **(bound or {})})
+
+    def walk(start: Key | None, backwards: bool, inclusive: bool = False) -> Iterator[tuple[Key, Record]]:
+        return ((k, r) for k, r in collection.scan(parent, start, backwards != descending, inclusive) if match(r))
+
+    if before is not None:
+        start = decode_cursor(before, query, f"{field}.before")
+        got = list(islice(walk(start, True), limit + 1))
+        has_previous, got = len(got) > limit, got[:limit][::-1]
+        has_next = next(walk(start, False, inclusive=True), None) is not None
+    else:
+        start = decode_cursor(after, query, f"{field}.after") if after is not None else None
+        got = list(islice(walk(start, False), limit + 1))
+        has_next, got = len(got) > limit, got[:limit]
+        has_previous = start is not None and next(walk(start, True, inclusive=True), None) is not None
+    return Page(
+        items=[r for _, r in got],
+        limit=limit,
+        start_cursor=encode_cursor(got[0][0], query) if got else None,
+        end_cursor=encode_cursor(got[-1][0], query) if got else None,
+        has_next=has_next,
+        has_previous=has_previous,
+        total=sum(1 for _ in walk(None, False)) if count_total else None,
+    )
+
+
+def offset_page(records: Iterator[Record], *, limit: int, offset: int) -> Page:
+    """Offset pagination over an ordered, already-filtered sequence."""
+    items = list(islice(records, offset, offset + limit + 1))
+    return Page(items=items[:limit], limit=limit, offset=offset, has_next=len(items) > limit,
+                has_previous=offset > 0)

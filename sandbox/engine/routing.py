@@ -1,0 +1,85 @@
+"""Spec paths -> one Flask Blueprint per API; one response writer for bodies and errors."""
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from flask import Blueprint, Response, request
+
+from .api import ApiDefinition, Context, Reply
+from .auth import authenticate
+from .errors import ApiError
+from .pagination import Page
+from .validation import RequestValidator, ResponseValidator
+
+if TYPE_CHECKING:
+    from ..settings import Settings
+    from .workspaces import Registry
+
+
+def public(value: Any) -> Any:
+    """A stored record as clients see it: internal keys (leading ``_``) dropped."""
+    if isinstance(value, dict):
+        return {k: v for k, v in value.items() if not k.startswith("_")}
+    return value
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    return Response(text, status=status, headers=headers, mimetype="application/json")
+
+
+def error_response(api: ApiDefinition, error: ApiError) -> Response:
+    return json_response(api.render_error(error), error.status, error.headers)
+
+
+class ServerFault(Exception):
+    """The sandbox broke its own contract (``--strict``): a bug, reported as a 500."""
+
+
+def build_blueprint(api: ApiDefinition, registry: "Registry", settings: "Settings") -> Blueprint:
+    """Routes for every operation of ``api``, validators compiled here, once."""
+    blueprint = Blueprint(api.name, __name__, url_prefix=api.prefix)
+    for op in api.spec.operations.values():
+        blueprint.add_url_rule(
+            op.flask_rule,
+            endpoint=op.operation_id,
+            view_func=_view(api, op, registry, settings),
+            methods=[op.method.upper()],
+            strict_slashes=True,
+            provide_automatic_options=False,
+        )
+    return blueprint
+
+
+def _view(api: ApiDefinition, op, registry: "Registry", settings: "Settings"):
+    validate = RequestValidator(op, check=settings.validate)
+    check_response = ResponseValidator(op) if settings.strict else None
+    handler = api.handler(op)
+
+    def view(**path_args: str) -> Response:
+        workspace = authenticate(op, request.headers.get("Authorization"), registry, api.name)
+        valid = validate(path_args, request.args, request.headers, request.mimetype,
+                         lambda: request.get_data(cache=True))
+        ctx = Context(api, op, valid, workspace, registry, request)
+        if workspace is None:
+            result = handler(ctx)
+        else:
+            with workspace.lock:
+                result = handler(ctx)
+        reply = result if isinstance(result, Reply) else Reply(result)
+        body = reply.body
+        if isinstance(body, Page):
+            assert api.envelope is not None, f"{api.name} returns pages but has no envelope"
+            body.items = [public(r) for r in body.items]
+            body = api.envelope(body, ctx)
+        else:
+            body = public(body)
+        if check_response is not None:
+            problems = check_response.problems(reply.status, body)
+            if problems:
+                raise ServerFault(f"{op.operation_id} answered against its spec: {problems}")
+        return json_response(body, reply.status, reply.headers)
+
+    view.__name__ = op.operation_id
+    return view

@@ -1,0 +1,123 @@
+"""In-memory workspace store: plain JSON-able records in ordered, partitioned collections.
+
+The interface is small on purpose (get / put / delete / ordered scan, within a workspace)
+so that a shared backend can replace it without touching a handler.
+"""
+from __future__ import annotations
+
+import bisect
+import random
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterator
+
+Record = dict[str, Any]
+Key = tuple[Any, ...]
+
+
+class Collection:
+    """Records of one kind, ordered by ``order`` fields then id, optionally grouped by a parent.
+
+    ``scan`` walks the order from a key in either direction in O(log n + k), so a page deep
+    in a list costs what the first page costs.
+    """
+
+    def __init__(self, name: str, order: tuple[str, ...] = ("created_at",), parent_field: str | None = None) -> None:
+        self.name = name
+        self.order = order
+        self.parent_field = parent_field
+        self._records: dict[str, Record] = {}
+        self._keys: dict[Any, list[Key]] = {}  # partition -> sorted keys (None: everything)
+
+    def key(self, record: Record) -> Key:
+        return tuple(record[f] for f in self.order) + (record["id"],)
+
+    def _partitions(self, record: Record) -> tuple[Any, ...]:
+        if self.parent_field is None:
+            return (None,)
+        return (None, record.get(self.parent_field))
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def __contains__(self, record_id: object) -> bool:
+        return record_id in self._records
+
+    def get(self, record_id: str) -> Record | None:
+        return self._records.get(record_id)
+
+    def put(self, record: Record) -> Record:
+        self.delete(record["id"])
+        self._records[record["id"]] = record
+        key = self.key(record)
+        for part in self._partitions(record):
+            bisect.insort(self._keys.setdefault(part, []), key)
+        return record
+
+    def delete(self, record_id: str) -> Record | None:
+        old = self._records.pop(record_id, None)
+        if old is not None:
+            key = self.key(old)
+            for part in self._partitions(old):
+                keys = self._keys[part]
+                del keys[bisect.bisect_left(keys, key)]
+        return old
+
+    def scan(self, parent: Any = None, start: Key | None = None, reverse: bool = False,
+             inclusive: bool = False) -> Iterator[tuple[Key, Record]]:
+        """(key, record) in order (or reverse) from ``start`` (exclusive unless ``inclusive``)."""
+        keys = self._keys.get(parent, [])
+        if reverse:
+            if start is None:
+                i = len(keys) - 1
+            else:
+                i = (bisect.bisect_right if inclusive else bisect.bisect_left)(keys, start) - 1
+            while 0 <= i < len(keys):
+                key = keys[i]
+                yield key, self._records[key[-1]]
+                i -= 1
+        else:
+            if start is None:
+                i = 0
+            else:
+                i = (bisect.bisect_left if inclusive else bisect.bisect_right)(keys, start)
+            while i < len(keys):
+                key = keys[i]
+                yield key, self._records[key[-1]]
+                i += 1
+
+    def values(self, parent: Any = None, reverse: bool = False) -> Iterator[Record]:
+        return (record for _, record in self.scan(parent, reverse=reverse))
+
+
+@dataclass
+class Workspace:
+    """One isolated copy of every API's data, selected by a bearer token."""
+
+    name: str
+    token: str
+    client_id: str
+    client_secret: str
+    seed: int
+    scale: int
+    collections: dict[str, dict[str, Collection]] = field(default_factory=dict)  # api -> name -> coll
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    rng: random.Random = field(init=False, repr=False)
+    _last_now: datetime = field(default=datetime.min.replace(tzinfo=timezone.utc), repr=False)
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(f"{self.seed}:{self.name}:ids")
+
+    def collection(self, api: str, name: str) -> Collection:
+        return self.collections[api][name]
+
+    def now(self) -> datetime:
+        """The current time at millisecond precision, strictly increasing within the workspace,
+        so a record created now sorts after every record created before it."""
+        now = datetime.now(timezone.utc)
+        now = now.replace(microsecond=now.microsecond // 1000 * 1000)
+        if now <= self._last_now:
+            now = self._last_now + timedelta(milliseconds=1)
+        self._last_now = now
+        return now
