@@ -1,0 +1,1 @@
+"""Target-agnostic contract tests: the same suite runs in-process or against a base URL."""
