@@ -1,0 +1,95 @@
+"""Shared fixtures: an in-process sandbox and a live one on a free 127.0.0.1 port."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from sandbox import create_app
+from sandbox.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+TOKEN = "sandbox-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+@pytest.fixture(scope="session")
+def app():
+    """One sandbox for read-only tests (seed 42, strict: responses checked against the spec)."""
+    return create_app(Settings(seed=42, strict=True))
+
+
+@pytest.fixture
+def fresh_app():
+    """A sandbox of its own, for tests that write."""
+    return create_app(Settings(seed=42, strict=True))
+
+
+@pytest.fixture
+def client(fresh_app):
+    return fresh_app.test_client()
+
+
+@pytest.fixture(scope="session")
+def read_client(app):
+    return app.test_client()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LiveServer:
+    """``sandbox serve`` in a subprocess on 127.0.0.1, stopped by the test that started it."""
+
+    def __init__(self, *args: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "sandbox", "serve", "--host", "127.0.0.1", "--port", str(self.port), *args],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"sandbox serve exited: {self.process.stdout.read()}")
+            try:
+                urllib.request.urlopen(f"{self.url}/_sandbox/health", timeout=1)
+                return
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError("sandbox serve did not answer within 60 s")
+
+    def stop(self) -> str:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.stdout.read() if self.process.stdout else ""
+
+
+@pytest.fixture
+def live_server():
+    servers: list[LiveServer] = []
+
+    def start(*args: str) -> LiveServer:
+        server = LiveServer(*args)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
