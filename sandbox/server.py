@@ -34,6 +34,8 @@ def serve(app: Flask, host: str, port: int, threads: int = 4, access_log: bool =
         "threads": threads,
         "preload_app": True,
         "timeout": 60,
+        "limit_request_line": 0,  # no 414: an over-long query gets the API's own 400
+        "limit_request_field_size": 65536,
         "graceful_timeout": 5,
         "accesslog": "-" if access_log else None,
         "loglevel": "warning",
