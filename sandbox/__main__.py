@@ -41,7 +41,14 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings.from_env(seed=args.seed, scale=args.scale, token=args.token, client_id=args.client_id,
                                  client_secret=args.client_secret, validate=args.validate, strict=args.strict,
                                  fixtures=args.fixtures)
-    app = create_app(settings)
+    from .engine.errors import ApiError
+    from .engine.spec import SpecError
+
+    try:
+        app = create_app(settings)
+    except (ApiError, SpecError, OSError) as error:
+        print(f"sandbox: cannot start: {getattr(error, 'message', error)}", file=sys.stderr)
+        return 2
     base = f"http://{args.host}:{args.port}"
     print(f"sandbox: serving on {base} (seed {settings.seed}, scale {settings.scale})")
     for api in app.extensions["sandbox"]["apis"]:

@@ -7,6 +7,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from .scenarios import apply_scenario, check_scenario, read_scenario
 from .store import Workspace
 
 if TYPE_CHECKING:
@@ -29,6 +30,7 @@ class Registry:
         self.apis = apis
         self.settings = settings
         self._datasets = build_datasets(apis, settings.seed, settings.scale, settings.today)
+        self._scenarios = [(str(path), read_scenario(path)) for path in settings.fixtures]
         self._lock = threading.Lock()
         self._by_token: dict[str, Workspace] = {}
         self._by_client: dict[str, Workspace] = {}
@@ -62,6 +64,14 @@ class Registry:
                 for record in copy.deepcopy(records):
                     target.put(record)
             workspace.collections[api.name] = collections
+        for source, scenario in self._scenarios:
+            self.load(workspace, scenario, source)
+
+    def load(self, workspace: Workspace, scenario: dict[str, Any], source: str = "scenario") -> dict[str, dict[str, int]]:
+        """Check a scenario against the specs and the workspace, then load it whole."""
+        with workspace.lock:
+            check_scenario(scenario, self.apis, workspace, source)
+            return apply_scenario(scenario, workspace)
 
     def reset(self, workspace: Workspace) -> Workspace:
         """Back to the seeded data, ids included (the id sequence restarts too)."""

@@ -61,3 +61,8 @@ def get_spec(ctx: Context) -> dict[str, Any]:
             return api.spec.raw
     known = ", ".join(a.name for a in ctx.registry.apis)
     raise NotFound(f"No API named {name!r}; the sandbox serves {known}.", [Detail("path.api", "unknown API")])
+
+
+def load_fixtures(ctx: Context) -> dict[str, Any]:
+    loaded = ctx.registry.load(ctx.workspace, ctx.body, "the scenario")
+    return {"loaded": loaded, "workspace": describe(ctx, ctx.workspace)}
