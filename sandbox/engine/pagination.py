@@ -86,7 +86,7 @@ def cursor_page(collection: Collection, *, parent: Any = None, match: Callable[[
     if after is not None and before is not None:
         raise BadRequest("Give either after or before, not both.",
                          [Detail(f"{field}.before", "cannot be combined with after")])
-    query = fingerprint({"parent": parent, **(bound or {})})
+    query = fingerprint({"list": collection.name, "parent": parent, **(bound or {})})
 
     def walk(start: Key | None, backwards: bool, inclusive: bool = False) -> Iterator[tuple[Key, Record]]:
         return ((k, r) for k, r in collection.scan(parent, start, backwards != descending, inclusive) if match(r))

@@ -42,8 +42,14 @@ def schema_details(validator: jsonschema_rs.Validator, instance: Any, where: str
     """Every way ``instance`` fails its schema, each named by where it is (``body.email``)."""
     details = []
     for error in validator.iter_errors(instance):
-        path = ".".join(str(p) for p in error.instance_path)
-        details.append(Detail(f"{where}.{path}" if path else where, error.message))
+        field = ".".join([where, *(str(p) for p in error.instance_path)])
+        kind = error.kind
+        if isinstance(kind, jsonschema_rs.ValidationErrorKind.AdditionalProperties):
+            details.extend(Detail(f"{field}.{name}", "is not a known field") for name in kind.unexpected)
+        elif isinstance(kind, jsonschema_rs.ValidationErrorKind.Required):
+            details.append(Detail(f"{field}.{kind.property}", "is required"))
+        else:
+            details.append(Detail(field, error.message))
     return details
 
 

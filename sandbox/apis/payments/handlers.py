@@ -1,7 +1,7 @@
 """Payments behaviour beyond storage: tokens, archive/restore rules, filters, nesting."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from fixtures.common import iso_ms, uuid4
@@ -53,16 +53,23 @@ def _customer(ctx: Context, *, active: bool = False) -> dict[str, Any]:
 
 
 def _instant(value: str) -> datetime:
-    return datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
+    """An RFC 3339 date-time (the validator checked the form), a leap second included."""
+    text = value.upper().replace("Z", "+00:00")
+    if text[17:19] == "60":  # 23:59:60 is valid RFC 3339; Python has no leap seconds
+        return datetime.fromisoformat(text[:17] + "59" + text[19:]) + timedelta(seconds=1)
+    return datetime.fromisoformat(text)
 
 
 def list_customers(ctx: Context) -> Page:
     query = ctx.query
-    try:
-        start = _instant(query["created_at_start"]) if "created_at_start" in query else None
-        end = _instant(query["created_at_end"]) if "created_at_end" in query else None
-    except ValueError as exc:
-        raise BadRequest(f"A created_at bound is not an RFC 3339 date-time: {exc}.") from None
+    bounds = {}
+    for name in ("created_at_start", "created_at_end"):
+        try:
+            bounds[name] = _instant(query[name]) if name in query else None
+        except ValueError as exc:  # only reachable with validation off
+            raise BadRequest(f"{name} is not an RFC 3339 date-time: {exc}.",
+                             [Detail(f"query.{name}", "is not an RFC 3339 date-time")]) from None
+    start, end = bounds["created_at_start"], bounds["created_at_end"]
     name = query.get("company_name", "").casefold()
 
     def match(customer: dict[str, Any]) -> bool:
