@@ -77,7 +77,8 @@ def decode_cursor(cursor: str, query: str, field: str) -> Key:
 def cursor_page(collection: Collection, *, parent: Any = None, match: Callable[[Record], bool] = lambda r: True,
                 limit: int, after: str | None = None, before: str | None = None,
                 bound: dict[str, Any] | None = None, descending: bool = False,
-                count_total: bool = False, field: str = "query") -> Page:
+                count_total: bool = False, after_param: str = "query.after",
+                before_param: str = "query.before") -> Page:
     """Keyset pagination in both directions over ``collection`` (or one parent's part of it).
 
     Items are never skipped or repeated at a page boundary, even while others are created,
@@ -85,19 +86,19 @@ def cursor_page(collection: Collection, *, parent: Any = None, match: Callable[[
     """
     if after is not None and before is not None:
         raise BadRequest("Give either after or before, not both.",
-                         [Detail(f"{field}.before", "cannot be combined with after")])
+                         [Detail(before_param, "cannot be combined with after")])
     query = fingerprint({"list": collection.name, "parent": parent, **(bound or {})})
 
     def walk(start: Key | None, backwards: bool, inclusive: bool = False) -> Iterator[tuple[Key, Record]]:
         return ((k, r) for k, r in collection.scan(parent, start, backwards != descending, inclusive) if match(r))
 
     if before is not None:
-        start = decode_cursor(before, query, f"{field}.before")
+        start = decode_cursor(before, query, before_param)
         got = list(islice(walk(start, True), limit + 1))
         has_previous, got = len(got) > limit, got[:limit][::-1]
         has_next = next(walk(start, False, inclusive=True), None) is not None
     else:
-        start = decode_cursor(after, query, f"{field}.after") if after is not None else None
+        start = decode_cursor(after, query, after_param) if after is not None else None
         got = list(islice(walk(start, False), limit + 1))
         has_next, got = len(got) > limit, got[:limit]
         has_previous = start is not None and next(walk(start, True, inclusive=True), None) is not None
