@@ -64,6 +64,11 @@ class ApiDefinition:
             self._handlers[op.operation_id] = handler
         if self.fixtures is not None and not self.spec.collections:
             raise SpecError(f"{self.name}: has fixtures but declares no x-sandbox collections")
+        for name, config in self.spec.collections.items():
+            required = self.spec.collection_schema(name).get("required", [])
+            missing = [f for f in config.get("order", ["created_at"]) if f not in required]
+            if missing:
+                raise SpecError(f"{self.name}: collection {name} is ordered by {missing}, which its schema does not require")
         self._record_validators = {c: compile_schema(self.spec.collection_schema(c)) for c in self.spec.collections}
         return self
 
