@@ -62,7 +62,7 @@ class Spec:
 
     @property
     def collections(self) -> dict[str, dict[str, Any]]:
-        return self.raw.get("x-sandbox", {}).get("collections", {})
+        return self.resolved.get("x-sandbox", {}).get("collections", {})
 
     def schema(self, name: str) -> dict[str, Any]:
         try:

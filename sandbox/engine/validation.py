@@ -120,6 +120,8 @@ def parse_body(raw: bytes, mimetype: str) -> Any:
         pairs = parse_qsl(text, keep_blank_values=True)
         form: dict[str, str] = {}
         for key, value in pairs:
+            if not key:
+                continue  # "=value": no field at all (openapi-core drops it too)
             if key in form:
                 raise BadRequest(f"Form field {key!r} is given more than once.", [Detail(f"body.{key}", "is given more than once")])
             form[key] = value
