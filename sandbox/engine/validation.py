@@ -107,8 +107,9 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def parse_body(raw: bytes, mimetype: str) -> Any:
-    """Decode a JSON or form body; BadRequest if it is not UTF-8 or not well-formed."""
+def parse_body(raw: bytes, mimetype: str, declared: frozenset[str] = frozenset()) -> Any:
+    """Decode a JSON or form body; BadRequest if it is not UTF-8 or not well-formed, or if a
+    declared form field is repeated (an undeclared one is ignored beyond its first value)."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -122,9 +123,9 @@ def parse_body(raw: bytes, mimetype: str) -> Any:
         for key, value in pairs:
             if not key:
                 continue  # "=value": no field at all (openapi-core drops it too)
-            if key in form:
+            if key in form and key in declared:
                 raise BadRequest(f"Form field {key!r} is given more than once.", [Detail(f"body.{key}", "is given more than once")])
-            form[key] = value
+            form.setdefault(key, value)
         return form
     try:
         return json.loads(text, parse_constant=_reject_constant)
@@ -140,6 +141,7 @@ class RequestValidator:
         self.check = check
         self.params = [_ParamCheck(p, check) for p in op.parameters]
         self.bodies = {m: compile_schema(s) for m, s in op.body_media.items()} if check else {}
+        self.declared = {m: frozenset(s.get("properties", {})) for m, s in op.body_media.items()}
 
     def __call__(self, path_args: dict[str, str], query: MultiDict, headers: Any,
                  mimetype: str, raw_body: Callable[[], bytes]) -> ValidRequest:
@@ -173,7 +175,7 @@ class RequestValidator:
                 f"Send the body as {wanted}, not {mimetype or 'no Content-Type'}.",
                 [Detail("header.Content-Type", f"must be {wanted}")],
             )
-        body = parse_body(raw, mimetype)
+        body = parse_body(raw, mimetype, self.declared.get(mimetype, frozenset()))
         validator = self.bodies.get(mimetype)
         if validator is not None:
             problems = schema_details(validator, body, "body")
