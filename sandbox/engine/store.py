@@ -107,6 +107,10 @@ class Workspace:
     _last_now: datetime = field(default=datetime.min.replace(tzinfo=timezone.utc), repr=False)
 
     def __post_init__(self) -> None:
+        self.restart_ids()
+
+    def restart_ids(self) -> None:
+        """Ids of created records restart from the seed: the same creates give the same ids."""
         self.rng = random.Random(f"{self.seed}:{self.name}:ids")
 
     def collection(self, api: str, name: str) -> Collection:

@@ -77,7 +77,7 @@ class Registry:
         """Back to the seeded data, ids included (the id sequence restarts too)."""
         with workspace.lock:
             workspace.collections = {}
-            workspace.__post_init__()
+            workspace.restart_ids()
             self._fill(workspace)
         return workspace
 
