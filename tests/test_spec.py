@@ -123,3 +123,24 @@ def test_dockerfile_passes_hadolint_at_warning_level():
     hadolint = shutil.which("hadolint") or str(Path(sys.executable).parent / "hadolint")
     result = subprocess.run([hadolint, "-t", "warning", str(ROOT / "Dockerfile")], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _enums(node: Any) -> Iterator[tuple[dict, list]]:
+    if isinstance(node, dict):
+        if "enum" in node:
+            yield node, node["enum"]
+        for value in node.values():
+            yield from _enums(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _enums(value)
+
+
+@pytest.mark.parametrize("path", SPECS, ids=IDS)
+def test_string_enums_hold_only_strings(path: Path):
+    """YAML 1.1 reads an unquoted NO, ON, OFF, YES as booleans: a country or state enum
+    must still hold the strings it means."""
+    document = yaml.safe_load(path.read_text())
+    bad = [(schema.get("type"), values) for schema, values in _enums(document)
+           if "string" in (schema.get("type") or []) and not all(isinstance(v, str) for v in values)]
+    assert not bad, bad
