@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from .errors import ApiError, Detail
 from .pagination import Page
@@ -26,6 +26,13 @@ class Reply:
     body: Any
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
+
+
+def start_ids(records: Iterable[dict[str, Any]], *, first: str | None = None,
+              keep: Callable[[dict[str, Any]], bool] = lambda r: True, limit: int = 5) -> list[str]:
+    """Ids a partner can start from: ``first`` (a documented example) if present, then others in order."""
+    ids = [r["id"] for r in records if keep(r)]
+    return sorted(ids, key=lambda i: i != first)[:limit]
 
 
 @dataclass

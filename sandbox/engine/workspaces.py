@@ -101,9 +101,3 @@ class Registry:
             self._issued = {t: v for t, v in self._issued.items() if v[1] > now}
             self._issued[token] = (workspace, now + TOKEN_LIFETIME)
         return token, TOKEN_LIFETIME
-
-    def workspaces(self) -> list[Workspace]:
-        return list(self._by_token.values())
-
-    def dataset(self, api: str) -> dict[str, Any]:
-        return self._datasets.get(api, {})

@@ -5,14 +5,11 @@ from typing import Any
 
 from fixtures import billing as fixtures
 
-from ...engine.api import ApiDefinition, Context
+from ...engine.api import ApiDefinition, Context, start_ids
 from ...engine.errors import ApiError
 from ...engine.pagination import Page
 from ...engine.store import Workspace
 from . import handlers
-
-DOCUMENTED_CUSTOMER = "cus_01h1w8r7s2v4l5m6n7p8j9k0q2"
-
 
 def render_error(error: ApiError) -> dict[str, Any]:
     return {"error": {"status": error.status, "code": error.code, "message": error.message,
@@ -28,10 +25,8 @@ def envelope(page: Page, ctx: Context) -> dict[str, Any]:
 
 
 def summarize(workspace: Workspace) -> dict[str, list[str]]:
-    customers = workspace.collection("billing", "customers")
-    ids = [DOCUMENTED_CUSTOMER] if DOCUMENTED_CUSTOMER in customers else []
-    ids += [c["id"] for c in customers.values() if c["id"] != DOCUMENTED_CUSTOMER][: 5 - len(ids)]
-    return {"customer_ids": ids}
+    customers = workspace.collection("billing", "customers").values()
+    return {"customer_ids": start_ids(customers, first=fixtures.DOCUMENTED_CUSTOMER)}
 
 
 API = ApiDefinition(

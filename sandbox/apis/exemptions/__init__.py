@@ -5,14 +5,11 @@ from typing import Any
 
 from fixtures import exemptions as fixtures
 
-from ...engine.api import ApiDefinition, Context
+from ...engine.api import ApiDefinition, Context, start_ids
 from ...engine.errors import ApiError
 from ...engine.pagination import Page
 from ...engine.store import Workspace
 from . import handlers
-
-DOCUMENTED_CORPORATION = "corp_123"
-
 
 def render_error(error: ApiError) -> dict[str, Any]:
     return {"code": error.code, "message": error.message, "errors": [d.as_dict() for d in error.details]}
@@ -24,9 +21,8 @@ def envelope(page: Page, ctx: Context) -> dict[str, Any]:
 
 
 def summarize(workspace: Workspace) -> dict[str, list[str]]:
-    corporations = [c["id"] for c in workspace.collection("exemptions", "corporations").values()]
-    corporations.sort(key=lambda i: i != DOCUMENTED_CORPORATION)
-    return {"corporation_ids": corporations[:5]}
+    corporations = workspace.collection("exemptions", "corporations").values()
+    return {"corporation_ids": start_ids(corporations, first=fixtures.DOCUMENTED_CORPORATION)}
 
 
 API = ApiDefinition(

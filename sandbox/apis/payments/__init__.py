@@ -5,7 +5,7 @@ from typing import Any
 
 from fixtures import payments as fixtures
 
-from ...engine.api import ApiDefinition, Context
+from ...engine.api import ApiDefinition, Context, start_ids
 from ...engine.errors import flat_body
 from ...engine.pagination import Page
 from ...engine.store import Workspace
@@ -27,8 +27,7 @@ def envelope(page: Page, ctx: Context) -> dict[str, Any]:
 
 def summarize(workspace: Workspace) -> dict[str, list[str]]:
     customers = workspace.collection("payments", "customers").values()
-    active = [c["id"] for c in customers if c["status"] == "active"]
-    return {"customer_ids": active[:5]}
+    return {"customer_ids": start_ids(customers, keep=lambda c: c["status"] == "active")}
 
 
 API = ApiDefinition(
