@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 ARGS   ?=
 
-.PHONY: install serve test contract bench clean
+.PHONY: install serve test contract bench bench-scale clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,7 +28,12 @@ contract: $(STAMP)
 	$(BIN)/python -m pytest contract_tests --junitxml=reports/contract.xml $(ARGS)
 
 bench: $(STAMP)
-	$(BIN)/python bench/throughput.py $(ARGS)
+	$(BIN)/python bench/throughput.py
+	$(BIN)/python bench/vs_prism.py $(ARGS)
+
+# Start-up, memory and per-request costs at --scale 1, 100 and 1000 (scale 1000 takes minutes).
+bench-scale: $(STAMP)
+	$(BIN)/python bench/scale.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) reports .pytest_cache .hypothesis

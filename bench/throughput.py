@@ -11,43 +11,18 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import os
-import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import free_port, running, sandbox_args  # noqa: E402
+
 PATH = "/payments/customers?limit=10"
 HEADERS = {"Authorization": "Bearer sandbox-token"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start(port: int, validate: bool) -> subprocess.Popen:
-    args = [sys.executable, "-m", "sandbox", "serve", "--host", "127.0.0.1", "--port", str(port)]
-    if not validate:
-        args.append("--no-validation")
-    proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            conn.request("GET", "/_sandbox/health")
-            if conn.getresponse().status == 200:
-                return proc
-        except OSError:
-            time.sleep(0.2)
-    proc.terminate()
-    raise SystemExit("sandbox did not start")
 
 
 def load(port: int, seconds: float, clients: int) -> tuple[int, list[float], int]:
@@ -78,13 +53,9 @@ def load(port: int, seconds: float, clients: int) -> tuple[int, list[float], int
 
 def run(validate: bool, seconds: float, clients: int) -> float:
     port = free_port()
-    proc = start(port, validate)
-    try:
+    with running(sandbox_args(port, *([] if validate else ["--no-validation"])), port, "/_sandbox/health"):
         load(port, 1.0, clients)  # warm up
         count, latencies, failures = load(port, seconds, clients)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
     rate = count / seconds
     q = statistics.quantiles(latencies, n=100)
     label = "validation on " if validate else "validation off"

@@ -1,0 +1,126 @@
+"""How the sandbox behaves as its data grows: ``sandbox serve --scale N`` for several N.
+
+For each scale: seconds from launch to the first health answer, resident memory of the
+server's processes, and the median time of reads and control calls whose cost must not
+grow with the data: the first and the last page of payments customers, a narrow
+``created_at`` window at each end of the range, the workspace summary, creating a
+workspace and resetting one. Payments holds 50 customers per unit of scale.
+
+    python bench/scale.py [--scales 1,100,1000] [--repeat 15]
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import TOKEN, free_port, sandbox_args, wait_until_up  # noqa: E402
+
+
+def call(port: int, method: str, path: str, token: str = TOKEN, body: dict | None = None) -> tuple[float, int, dict]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+    headers = {"Authorization": f"Bearer {token}"}
+    data = None
+    if body is not None:
+        data, headers["Content-Type"] = json.dumps(body), "application/json"
+    began = time.perf_counter()
+    conn.request(method, path, body=data, headers=headers)
+    response = conn.getresponse()
+    raw = response.read()
+    elapsed = time.perf_counter() - began
+    conn.close()
+    return elapsed, response.status, (json.loads(raw) if raw else {})
+
+
+def timed(port: int, repeat: int, method: str, path: str, token: str = TOKEN, body: dict | None = None) -> float:
+    """Median milliseconds of ``repeat`` calls (each must succeed)."""
+    samples = []
+    for _ in range(repeat):
+        elapsed, status, answer = call(port, method, path, token, body)
+        if status >= 400:
+            raise SystemExit(f"{method} {path} answered {status}: {answer}")
+        samples.append(elapsed * 1000)
+    return statistics.median(samples)
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of ``pid`` and its children (gunicorn's master and worker), in MB."""
+    pids = [pid] + [int(p) for p in subprocess.run(["pgrep", "-P", str(pid)], capture_output=True,
+                                                   text=True).stdout.split()]
+    total_kb = 0
+    for p in pids:
+        for line in Path(f"/proc/{p}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total_kb += int(line.split()[1])
+    return total_kb / 1024
+
+
+def last_cursor(port: int) -> str:
+    """The ``after`` cursor of the last page of payments customers (a walk with limit=100)."""
+    path, previous = "/payments/customers?limit=100", None
+    while True:
+        _, status, page = call(port, "GET", path)
+        if status != 200:
+            raise SystemExit(f"walk stopped: {status} {page}")
+        if not page["page_info"]["has_next_page"]:
+            if previous is None:  # one page of 100 holds everything: start after the first ten
+                return call(port, "GET", "/payments/customers?limit=10")[2]["page_info"]["end_cursor"]
+            return previous
+        previous = page["page_info"]["end_cursor"]
+        path = f"/payments/customers?limit=100&after={quote(previous)}"
+
+
+def measure(scale: int, repeat: int) -> dict[str, float]:
+    port = free_port()
+    launched = time.monotonic()
+    proc = subprocess.Popen(sandbox_args(port, "--scale", str(scale)), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        wait_until_up(port, "/_sandbox/health", proc, timeout=1800)
+        figures = {"start-up s": time.monotonic() - launched, "RSS MB": rss_mb(proc.pid)}
+        cursor = last_cursor(port)
+        figures["first page"] = timed(port, repeat, "GET", "/payments/customers?limit=10")
+        figures["last page"] = timed(port, repeat, "GET", f"/payments/customers?limit=10&after={quote(cursor)}")
+        figures["early window"] = timed(port, repeat, "GET", "/payments/customers?limit=10"
+                                        "&created_at_end=2023-01-03T00:00:00Z")
+        figures["late window"] = timed(port, repeat, "GET", "/payments/customers?limit=10"
+                                       "&created_at_start=2025-12-29T00:00:00Z")
+        figures["summary"] = timed(port, repeat, "GET", "/_sandbox/workspace")
+        creates = [call(port, "POST", "/_sandbox/workspaces", body={}) for _ in range(max(3, repeat // 3))]
+        figures["create ws"] = statistics.median(c[0] for c in creates) * 1000
+        figures["reset ws"] = timed(port, max(3, repeat // 3), "POST", "/_sandbox/reset", token=creates[0][2]["token"])
+        figures["RSS after MB"] = rss_mb(proc.pid)
+        return figures
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scales", default="1,100,1000", help="comma-separated --scale values")
+    parser.add_argument("--repeat", type=int, default=15, help="calls per timed figure (median)")
+    args = parser.parse_args()
+    columns = ["start-up s", "RSS MB", "first page", "last page", "early window", "late window",
+               "summary", "create ws", "reset ws", "RSS after MB"]
+    print("times in ms (medians) unless marked; 'RSS after' follows the workspace creates")
+    print(f"{'scale':>6} " + " ".join(f"{c:>13}" for c in columns), flush=True)
+    for scale in (int(s) for s in args.scales.split(",")):
+        figures = measure(scale, args.repeat)
+        print(f"{scale:>6} " + " ".join(f"{figures[c]:>13.1f}" for c in columns), flush=True)
+
+
+if __name__ == "__main__":
+    main()
