@@ -70,13 +70,18 @@ def running(args: list[str], port: int, ready_path: str, cwd: Path = ROOT) -> It
         wait_until_up(port, ready_path, proc)
         yield proc
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop(proc)
+
+
+def stop(proc: subprocess.Popen, timeout: float = 30) -> None:
+    """Terminate a server this benchmark started (kill it if it does not stop in time)."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def sandbox_args(port: int, *extra: str) -> list[str]:

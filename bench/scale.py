@@ -22,7 +22,7 @@ from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import TOKEN, free_port, sandbox_args, wait_until_up  # noqa: E402
+from common import TOKEN, free_port, sandbox_args, stop, wait_until_up  # noqa: E402
 
 
 def call(port: int, method: str, path: str, token: str = TOKEN, body: dict | None = None) -> tuple[float, int, dict]:
@@ -100,12 +100,7 @@ def measure(scale: int, repeat: int) -> dict[str, float]:
         figures["RSS after MB"] = rss_mb(proc.pid)
         return figures
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 def main() -> None:
