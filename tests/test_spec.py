@@ -144,3 +144,16 @@ def test_string_enums_hold_only_strings(path: Path):
     bad = [(schema.get("type"), values) for schema, values in _enums(document)
            if "string" in (schema.get("type") or []) and not all(isinstance(v, str) for v in values)]
     assert not bad, bad
+
+
+UNAUTHENTICATED = {"payments": "/payments/customers", "billing": "/billing/v1/customers/cus_x/businesses",
+                   "exemptions": "/exemptions/customers?corporation_id=corp_123"}
+
+
+@pytest.mark.parametrize("api", sorted(UNAUTHENTICATED))
+def test_the_401_example_is_the_body_the_server_sends(read_client, api):
+    """A partner copying the documented 401 gets the server's own bytes' meaning, field for field."""
+    document = yaml.safe_load((ROOT / "openapi" / f"{api}.yaml").read_text())
+    example = document["components"]["responses"]["Unauthorized"]["content"]["application/json"]["example"]
+    response = read_client.get(UNAUTHENTICATED[api])
+    assert response.status_code == 401 and response.get_json() == example

@@ -67,11 +67,16 @@ def _is_parameter(node: dict[str, Any]) -> bool:
 
 
 def _with_marks(schema: dict[str, Any], parameter: dict[str, Any]) -> dict[str, Any]:
-    """A parameter's marks apply to its schema too (the schema's own marks win)."""
+    """A parameter's marks apply to its schema too, joined with the schema's own."""
     merged = dict(schema)
     for mark in ("x-derived", "x-documented"):
-        if mark in parameter and mark not in schema:
-            merged[mark] = parameter[mark]
+        outer, inner = parameter.get(mark), schema.get(mark)
+        if outer is None:
+            continue
+        if inner is None or isinstance(outer, str) or isinstance(inner, str):
+            merged[mark] = outer if inner is None or isinstance(outer, str) else inner
+        else:
+            merged[mark] = {**outer, **inner}
     return merged
 
 
