@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 import pytest
 import yaml
 
+from fixtures.places import us_places
 from sandbox import create_app
 from sandbox.settings import Settings
 
@@ -168,8 +169,11 @@ def test_the_sandbox_takes_what_a_real_implementation_may_know(read_client):
 
 
 def test_certificates_are_issued_where_their_customer_is(read_client):
+    places = {(p.city, p.state, p.postal_code) for p in us_places()}
     for customer in store(read_client):
         where = customer["shipping_address"]
+        if where["country"] == "US":
+            assert (where["city"], where["state"], where["postal_code"]) in places, where
         for x in customer["exemption_metadata"]["certificates"]:
             if where["country"] in ("US", "CA"):
                 assert x["jurisdiction"].startswith(where["country"] + "-"), (where, x)

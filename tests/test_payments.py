@@ -3,9 +3,11 @@ request can be wrong, keyset pagination, determinism and workspace isolation."""
 from __future__ import annotations
 
 import base64
+import re
 
 import pytest
 
+from fixtures.places import us_places
 from sandbox import create_app
 from sandbox.engine.spec import load_spec
 from sandbox.settings import Settings
@@ -547,6 +549,22 @@ def posts(app) -> list[str]:
         made.append(ok(client.post(f"{P}/customers", json={"name": f"C{n}"}, headers=AUTH), 201)["id"])
         made.append(ok(client.post(f"{P}/customers/{made[-1]}/users", json={}, headers=AUTH), 201)["id"])
     return made
+
+
+def test_seeded_customers_live_at_real_us_addresses_and_their_times_are_to_the_second(read_client):
+    """City, state and ZIP come from one USPS record; timestamps look like the document's examples."""
+    places = {(p.city, p.state, p.postal_code) for p in us_places()}
+    workspace = read_client.application.extensions["sandbox"]["registry"].default
+    customers = workspace.collection("payments", "customers").values()
+    seeded_ones = [c for c in customers if c["created_at"] < "2026"]
+    assert len(seeded_ones) > 40
+    for customer in seeded_ones:
+        assert (customer["city"], customer["state"], customer["postal_code"]) in places, customer
+        assert customer["country"] == "USA"
+        for key in ("created_at", "updated_at", "archived_at"):
+            assert customer[key] is None or re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", customer[key])
+    for user in workspace.collection("payments", "users").values():
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", user["created_at"])
 
 
 def test_same_seed_same_bytes_and_same_ids():
