@@ -101,6 +101,11 @@ def test_the_document_view_drops_our_rules_and_keeps_the_documents():
     strict, view = raw("payments"), document_view(raw("payments"))
     assert "/oauth/token" in strict["paths"] and "/oauth/token" not in view["paths"]  # the token URL is blank
     assert "/customers/{id}/users/{user_id}" not in view["paths"]  # the document has no read of one user
+    spec = copy.deepcopy(strict)  # a link to an operation left out goes with it
+    listed = spec["paths"]["/customers/{id}/users"]["get"]["responses"]["200"]["links"]
+    listed["GetCustomerUser"] = {"operationId": "getCustomerUser", "parameters": {"user_id": "$response.body#/data/0/id"}}
+    kept = document_view(spec)["paths"]["/customers/{id}/users"]["get"]["responses"]["200"]["links"]
+    assert "NextPage" in kept and "GetCustomerUser" not in kept
     assert view["paths"]["/customers"]["post"]["responses"] == {
         "default": {"description": "The document lists no response."}}
     assert set(view["paths"]["/customers/{id}"]["get"]["responses"]) == {"200"}

@@ -133,9 +133,9 @@ def unmarked(raw: dict[str, Any]) -> list[str]:
 
 # -- the document's view --------------------------------------------------------------
 
-def _strip(node: Any, raw: dict[str, Any]) -> Any:
+def _strip(node: Any, raw: dict[str, Any], dropped: frozenset[str]) -> Any:
     if isinstance(node, list):
-        return [_strip(item, raw) for item in node]
+        return [_strip(item, raw, dropped) for item in node]
     if not isinstance(node, dict):
         return node
     ours = derived_keywords(node)
@@ -153,7 +153,10 @@ def _strip(node: Any, raw: dict[str, Any]) -> Any:
                             if not (m in _METHODS and _derived_whole(op))}
                      for path, item in value.items()}
             value = {path: item for path, item in value.items() if set(item) & _METHODS}
-        out[key] = value if key in _NOT_RULES else _strip(value, raw)
+        elif key == "links" and isinstance(value, dict):  # none may lead to an operation left out
+            value = {name: link for name, link in value.items()
+                     if not (isinstance(link, dict) and link.get("operationId") in dropped)}
+        out[key] = value if key in _NOT_RULES else _strip(value, raw, dropped)
     return out
 
 
@@ -166,4 +169,6 @@ def _documented_op(op: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
 def document_view(raw: dict[str, Any]) -> dict[str, Any]:
     """The spec as its document states it: every ``x-derived`` constraint, response and
     operation dropped, and ``null`` refused where only our decision accepted it."""
-    return _strip(copy.deepcopy(raw), raw)
+    dropped = frozenset(op.get("operationId") for item in raw.get("paths", {}).values()
+                        for m, op in item.items() if m in _METHODS and _derived_whole(op))
+    return _strip(copy.deepcopy(raw), raw, dropped)
