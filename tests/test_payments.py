@@ -622,3 +622,14 @@ def test_workspaces_are_isolated_and_their_clients_get_their_tokens(client):
     assert_error(client.get(f"{P}/customers/{theirs}", headers=default_issued), 404, "not_found", "path.id")
     assert_oauth_error(client.post(f"{P}/oauth/token", data={**GOOD_FORM, "client_id": creds["client_id"]}),
                        401, "invalid_client")  # another client's secret does not fit
+
+
+def test_an_operation_naming_an_unknown_error_shape_stops_start_up():
+    """x-sandbox errors: oauth2 on the token route needs the API to define that shape."""
+    from dataclasses import replace
+
+    from sandbox.apis.payments import API
+    from sandbox.engine.spec import SpecError
+
+    with pytest.raises(SpecError, match="createToken names error shape 'oauth2'"):
+        replace(API, error_shapes={}).load()

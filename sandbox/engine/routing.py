@@ -59,12 +59,12 @@ def _view(api: ApiDefinition, op, registry: "Registry", settings: "Settings"):
     shape = api.error_shape(op)
 
     def view(**path_args: str) -> Response:
-        if shape is None:
-            return serve(path_args)
         try:
             return serve(path_args)
-        except ApiError as error:  # rendered here, in the operation's own shape
-            status, body = shape(error)
+        except ApiError as error:
+            if shape is None:
+                raise  # rendered once, in the API's shape (create_app's error handler)
+            status, body = shape(error)  # the operation's own shape (x-sandbox: {errors: ...})
             return json_response(body, status, error.headers)
 
     def serve(path_args: dict[str, str]) -> Response:
