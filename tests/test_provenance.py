@@ -117,7 +117,8 @@ def test_the_document_view_drops_our_rules_and_keeps_the_documents():
     billing_view = document_view(raw("billing"))
     assert billing_view["components"]["schemas"]["Business"]["required"] == \
         raw("billing")["components"]["schemas"]["Business"]["required"]  # x-documented: kept
-    assert "pattern" not in billing_view["components"]["schemas"]["Business"]["properties"]["id"]
+    business_id = billing_view["components"]["schemas"]["Business"]["properties"]["id"]
+    assert "pattern" not in business_id and business_id["allOf"][0]["pattern"] == "^biz_"  # the documented prefix
     assert billing_view["components"]["schemas"]["Address"]["properties"]["country"]["enum"]
 
 
