@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timezone
 
 import pycountry
@@ -109,7 +110,7 @@ def test_filters_and_offset_pages_are_exact_for_scenario_customers(path):
 @pytest.mark.parametrize(("query", "field"), [
     ("limit=0", "query.limit"), ("limit=101", "query.limit"), ("limit=abc", "query.limit"),
     ("limit=1&limit=2", "query.limit"), ("offset=-1", "query.offset"), ("offset=x", "query.offset"),
-    ("status=deleted", "query.status"), ("status=", "query.status"),
+    ("status=deleted", "query.status"), ("status=Active", "query.status"),
 ])
 def test_bad_parameters_are_400_naming_the_parameter(read_client, query, field):
     error(read_client.get(f"{B}/{DOC}/businesses?{query}", headers=AUTH), 400, "invalid_request", field)
@@ -117,9 +118,19 @@ def test_bad_parameters_are_400_naming_the_parameter(read_client, query, field):
         error(read_client.get(f"{B}/{DOC}/addresses?{query}", headers=AUTH), 400, "invalid_request", field)
 
 
-@pytest.mark.parametrize("customer_id", ["cus_x", "biz_01h1w8r7s2v4l5m6n7p8j9k0q1", DOC.upper(), "cus_" + "a" * 27])
-def test_a_malformed_customer_id_is_400(read_client, customer_id):
-    error(read_client.get(f"{B}/{customer_id}/businesses", headers=AUTH), 400, "invalid_request", "path.customer_id")
+def test_an_empty_status_is_a_status_not_provided(read_client):
+    """000: "If not provided, all businesses regardless of status will be returned"."""
+    everything = get(read_client, f"{B}/{DOC}/businesses")
+    assert {b["status"] for b in everything["data"]} == {"active", "archived"}
+    assert get(read_client, f"{B}/{DOC}/businesses?status=") == everything
+
+
+@pytest.mark.parametrize("kind", ["businesses", "addresses"])
+@pytest.mark.parametrize("customer_id", ["cus_123", "cus_x", "12345", "biz_01h1w8r7s2v4l5m6n7p8j9k0q1", DOC.upper(),
+                                         "cus_" + "a" * 27])
+def test_any_customer_id_string_is_taken_and_one_of_nobody_is_404(read_client, kind, customer_id):
+    """The documents say ids are "typically prefixed with `cus_`": the contract asks no form of them."""
+    error(read_client.get(f"{B}/{customer_id}/{kind}", headers=AUTH), 404, "not_found", "path.customer_id")
 
 
 def test_an_unknown_customer_is_404_not_an_empty_list(read_client):
@@ -158,6 +169,11 @@ def test_data_looks_real(read_client):
     for business in workspace.collection("billing", "businesses").values():
         domains = {c["email"].split("@")[1] for c in business["contacts"]}
         assert len(domains) == 1 and business["updated_at"] >= business["created_at"]
+        assert len(business["name"].split()) > 1, business["name"]  # never a bare surname
+    us = [b for b in workspace.collection("billing", "businesses").values() if b["phone"] and b["phone"].startswith("+1-")
+          and b["tax_identifier"] and b["tax_identifier"].startswith("US")]
+    assert us and all(re.fullmatch(r"US\d{9}", b["tax_identifier"]) for b in us)
+    assert all(re.fullmatch(r"\d{9}", b["company_number"]) for b in us if b["company_number"])
     for record in workspace.collection("billing", "addresses").values():
         assert record["country"] in countries and record["updated_at"] >= record["created_at"]
     generated = [b for b in workspace.collection("billing", "businesses").values() if not b["id"].startswith("biz_01h1w8")]

@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 import pytest
 import yaml
 
+from fixtures.places import us_places
 from sandbox import create_app
 from sandbox.settings import Settings
 
@@ -74,7 +75,10 @@ FILTERS = [
     ({"certificate_types": "resale"}, lambda c: any(x["type"] == "resale" for x in c["exemption_metadata"]["certificates"])),
     ({"certificate_types": "nonprofit,government,medical"},
      lambda c: any(x["type"] in {"nonprofit", "government", "medical"} for x in c["exemption_metadata"]["certificates"])),
-    ({"exemption_jurisdiction": "CA"}, cert(exemption_jurisdiction="CA")),
+    ({"exemption_jurisdiction": "US-CA"}, cert(exemption_jurisdiction="US-CA")),
+    ({"exemption_jurisdiction": "GB"}, cert(exemption_jurisdiction="GB")),
+    ({"has_exemption": "TRUE"}, active),
+    ({"extend": "shipping_address, exemption_metadata", "search_term": "a"}, lambda c: "a" in c["name"].lower()),
     *[({"expiration_status": s}, cert(expiration_status=s)) for s in ("valid", "expiring_soon", "expired")],
     *[({"exemption_status": s}, cert(exemption_status=s)) for s in ("active", "pending", "revoked")],
     ({"has_exemption": "true"}, active),
@@ -146,12 +150,35 @@ def test_extend_adds_exactly_the_requested_blocks(read_client, extend, blocks):
 @pytest.mark.parametrize(("query", "field"), [
     ("limit=0", "query.limit"), ("limit=101", "query.limit"), ("limit=x", "query.limit"),
     ("extend=billing_address", "query.extend"), ("has_exemption=yes", "query.has_exemption"),
-    ("certificate_types=resale,bogus", "query.certificate_types"), ("exemption_jurisdiction=ZZ", "query.exemption_jurisdiction"),
+    ("certificate_types=resale,bogus", "query.certificate_types"), ("exemption_jurisdiction=us-ca", "query.exemption_jurisdiction"),
+    ("exemption_jurisdiction=California", "query.exemption_jurisdiction"),
     ("expiration_status=soon", "query.expiration_status"), ("exemption_status=approved", "query.exemption_status"),
     ("source_platforms=ebay", "query.source_platforms"), ("search_term=", "query.search_term"),
 ])
 def test_bad_values_are_400_naming_the_parameter(read_client, query, field):
     error(read_client.get(f"{E}?corporation_id=corp_123&{query}", headers=AUTH), 400, "invalid_request", field)
+
+
+def test_the_sandbox_takes_what_a_real_implementation_may_know(read_client):
+    """The document names the filters, not their values: jurisdictions beyond US states
+    (`CA-ON`), long corporation ids (an unknown one is a 404), an empty cursor (the first page)."""
+    on = get(read_client, corporation_id="corp_123", limit=100, exemption_jurisdiction="CA-ON", extend="exemption_metadata")
+    assert all(any(x["jurisdiction"] == "CA-ON" for x in c["exemption_metadata"]["certificates"]) for c in on["customers"])
+    error(read_client.get(f"{E}?corporation_id=corp_{'x' * 100}", headers=AUTH), 404, "not_found", "query.corporation_id")
+    assert get(read_client, corporation_id="corp_123", cursor="") == get(read_client, corporation_id="corp_123")
+
+
+def test_certificates_are_issued_where_their_customer_is(read_client):
+    places = {(p.city, p.state, p.postal_code) for p in us_places()}
+    for customer in store(read_client):
+        where = customer["shipping_address"]
+        if where["country"] == "US":
+            assert (where["city"], where["state"], where["postal_code"]) in places, where
+        for x in customer["exemption_metadata"]["certificates"]:
+            if where["country"] in ("US", "CA"):
+                assert x["jurisdiction"].startswith(where["country"] + "-"), (where, x)
+            else:
+                assert x["jurisdiction"] == where["country"], (where, x)
 
 
 def test_corporation_errors(read_client):

@@ -3,9 +3,11 @@ request can be wrong, keyset pagination, determinism and workspace isolation."""
 from __future__ import annotations
 
 import base64
+import re
 
 import pytest
 
+from fixtures.places import us_places
 from sandbox import create_app
 from sandbox.engine.spec import load_spec
 from sandbox.settings import Settings
@@ -45,6 +47,17 @@ def assert_error(resp, status: int, code: str, field: str | None = None) -> dict
         assert set(detail) == {"field", "message"} and all(isinstance(v, str) and v for v in detail.values()), body
     if field is not None:
         assert field in [d["field"] for d in body["details"]], body
+    return body
+
+
+def assert_oauth_error(resp, status: int, code: str) -> dict:
+    """RFC 6749 §5.2's error body, the only one the token route answers with."""
+    assert resp.status_code == status, resp.data
+    assert resp.mimetype == "application/json"
+    body = resp.get_json()
+    assert set(body) == {"error", "error_description"} and body["error"] == code, body
+    assert body["error_description"] and all(c not in body["error_description"] for c in '"\\'), body
+    assert all(" " <= c <= "~" for c in body["error_description"]), body
     return body
 
 
@@ -101,6 +114,8 @@ def seeded(read_client) -> dict[str, str]:
     for c in customers:
         users = ok(read_client.get(f"{P}/customers/{c['id']}/users?limit=10", headers=AUTH))
         methods = ok(read_client.get(f"{P}/customers/{c['id']}/payment-methods", headers=AUTH))["data"]
+        if users["data"] and "user" not in found:
+            found["user_owner"], found["user"] = c["id"], users["data"][0]["id"]
         if users["page_info"]["has_next_page"] and "many_users" not in found:
             found["many_users"] = c["id"]
         elif users["data"] and "other_users" not in found:
@@ -112,7 +127,8 @@ def seeded(read_client) -> dict[str, str]:
 
 
 def fill(template: str, seeded) -> str:
-    return P + template.format(id=seeded["customer"], pm_owner=seeded["with_pm"], pm=seeded["pm"])
+    return P + template.format(id=seeded["customer"], pm_owner=seeded["with_pm"], pm=seeded["pm"],
+                               user_owner=seeded["user_owner"], user=seeded["user"])
 
 
 # -- 1. happy path ----------------------------------------------------------------------
@@ -174,6 +190,8 @@ def test_readme_walkthrough(client, seeded):
     resp = client.post(f"{P}/customers/{cid}/users", json=user_in, headers=auth)
     user = ok(resp, 201)
     assert {k: user[k] for k in user_in} == user_in and user["customer_id"] == cid
+    assert resp.headers["Location"] == f"{P}/customers/{cid}/users/{user['id']}"
+    assert ok(client.get(resp.headers["Location"], headers=auth)) == user
     assert ok(client.get(f"{P}/customers/{cid}/users", headers=auth))["data"] == [user]
     seeded_users = f"{P}/customers/{seeded['many_users']}/users"
     user = ok(client.post(seeded_users, json=user_in, headers=auth), 201)
@@ -193,6 +211,7 @@ OPS = {  # operationId -> (method, path, a valid JSON body)
     "getPaymentMethod": ("GET", "/customers/{pm_owner}/payment-methods/{pm}", None),
     "listCustomerUsers": ("GET", "/customers/{id}/users", None),
     "createCustomerUser": ("POST", "/customers/{id}/users", {"email": "a@example.com"}),
+    "getCustomerUser": ("GET", "/customers/{user_owner}/users/{user}", None),
 }
 WITH_ID = [op for op, (_, path, _) in OPS.items() if "{" in path]
 LISTS = ["listCustomers", "listPaymentMethods", "listCustomerUsers"]
@@ -219,21 +238,26 @@ def test_every_operation_needs_a_valid_bearer_token(read_client, seeded, op, hea
 
 
 @pytest.mark.parametrize("op", WITH_ID)
-@pytest.mark.parametrize(("customer", "status", "code"), [
-    ("not-a-uuid", 400, "invalid_request"), ("12345", 400, "invalid_request"), (UNKNOWN_ID, 404, "not_found"),
-])
-def test_customer_id_malformed_or_unknown(read_client, seeded, op, customer, status, code):
-    ids_ = {**seeded, "customer": customer, "with_pm": customer}
-    assert_error(call(read_client, op, ids_), status, code, "path.id")
+@pytest.mark.parametrize("customer", ["not-a-uuid", "12345", "cus_123", UNKNOWN_ID])
+def test_any_customer_id_is_taken_and_an_id_of_nothing_is_a_404(read_client, seeded, op, customer):
+    """The document types ids as "string": no id form is refused, an unknown one is not found."""
+    ids_ = {**seeded, "customer": customer, "with_pm": customer, "user_owner": customer}
+    assert_error(call(read_client, op, ids_), 404, "not_found", "path.id")
 
 
-@pytest.mark.parametrize(("pm", "status", "code"), [
-    ("not-a-uuid", 400, "invalid_request"), (UNKNOWN_ID, 404, "not_found"), ("other", 404, "not_found")])
-def test_payment_method_id_malformed_unknown_or_of_another_customer(read_client, seeded, pm, status, code):
+@pytest.mark.parametrize("pm", ["not-a-uuid", "12345", UNKNOWN_ID, "other"])
+def test_payment_method_id_unknown_or_of_another_customer(read_client, seeded, pm):
     owner = seeded["with_pm"] if pm != "other" else next(c for c in seeded["active"] if c != seeded["with_pm"])
     pm = seeded["pm"] if pm == "other" else pm
     resp = read_client.get(f"{P}/customers/{owner}/payment-methods/{pm}", headers=AUTH)
-    assert_error(resp, status, code, "path.payment_method_id")
+    assert_error(resp, 404, "not_found", "path.payment_method_id")
+
+
+@pytest.mark.parametrize("user", ["not-a-uuid", UNKNOWN_ID, "other"])
+def test_user_id_unknown_or_of_another_customer(read_client, seeded, user):
+    owner = seeded["user_owner"] if user != "other" else seeded["many_users"]
+    user = seeded["user"] if user == "other" else user
+    assert_error(read_client.get(f"{P}/customers/{owner}/users/{user}", headers=AUTH), 404, "not_found", "path.user_id")
 
 
 @pytest.mark.parametrize("op", LISTS)
@@ -243,12 +267,18 @@ def test_payment_method_id_malformed_unknown_or_of_another_customer(read_client,
     ("?limit=abc", "invalid_request", "query.limit"),
     ("?limit=1.5", "invalid_request", "query.limit"),
     ("?limit=5&limit=6", "invalid_request", "query.limit"),
-    ("?after=", "invalid_request", "query.after"),
     ("?after=garbage", "invalid_cursor", "query.after"),
     ("?before=eyJrIjpbXX0", "invalid_cursor", "query.before"),
 ])
 def test_list_parameters(read_client, seeded, op, query, code, field):
     assert_error(call(read_client, op, seeded, query=query), 400, code, field)
+
+
+@pytest.mark.parametrize("op", LISTS)
+@pytest.mark.parametrize("query", ["?after=", "?before=", "?after=&before=", "?limit=10&after="])
+def test_an_empty_cursor_means_the_first_page(read_client, seeded, op, query):
+    """Document 004: "For the first page, this should be left empty"."""
+    assert ok(call(read_client, op, seeded, query=query)) == ok(call(read_client, op, seeded))
 
 
 @pytest.mark.parametrize("op", LISTS)
@@ -260,7 +290,8 @@ def test_after_and_before_together(read_client, seeded, op):
 
 @pytest.mark.parametrize(("query", "field"), [
     ("created_at_start=yesterday", "query.created_at_start"),
-    ("created_at_start=2024-01-01", "query.created_at_start"),
+    ("created_at_start=2024-02-30", "query.created_at_start"),
+    ("created_at_end=01/02/2024", "query.created_at_end"),
     ("created_at_end=2024-13-01T00:00:00Z", "query.created_at_end"),
     ("company_name=", "query.company_name"),
 ])
@@ -280,6 +311,17 @@ def test_created_at_filters_are_inclusive_bounds(read_client, seeded):
     lo, hi = everyone[5]["created_at"], everyone[9]["created_at"]
     page = ok(read_client.get(f"{P}/customers?limit=100&created_at_start={lo}&created_at_end={hi}", headers=AUTH))
     assert page["data"] == everyone[5:10]
+
+
+def test_created_at_filters_take_rfc3339_full_dates_as_whole_days(read_client):
+    """RFC 3339 defines full-date too: `2024-01-01` is a 200, and both bounds include the whole day."""
+    everyone = walk(read_client, f"{P}/customers", 100)[0]
+    day = everyone[len(everyone) // 2]["created_at"][:10]
+    same_day = [c for c in everyone if c["created_at"].startswith(day)]
+    page = ok(read_client.get(f"{P}/customers?limit=100&created_at_start={day}&created_at_end={day}", headers=AUTH))
+    assert same_day and page["data"] == same_day
+    later = ok(read_client.get(f"{P}/customers?limit=100&created_at_start={day}", headers=AUTH))["data"]
+    assert later == [c for c in everyone if c["created_at"][:10] >= day][:100]
 
 
 def test_cursors_only_work_with_the_query_they_came_from(read_client, seeded):
@@ -312,7 +354,6 @@ SCHEMA_VIOLATIONS = [  # (operation, body, the field the detail names)
     ("patchCustomer", {"ein": "123"}, "body.ein"),
     ("patchCustomer", {"nickname": "x"}, "body.nickname"),
     ("patchCustomer", {"email": "a@example.com"}, "body.email"),  # email is not patchable
-    ("patchCustomer", {}, "body"),  # minProperties: 1
     ("patchCustomer", "x", "body"),
     ("createCustomerUser", {"first_name": 5}, "body.first_name"),
     ("createCustomerUser", {"email": "not-an-email"}, "body.email"),
@@ -326,6 +367,21 @@ def test_json_bodies_against_their_schema(read_client, seeded, op, body, field):
     error = assert_error(call(read_client, op, seeded, json=body), 422, "validation_failed", field)
     if field == "body" and body and isinstance(body, dict):
         assert next(iter(body)) in error["details"][0]["message"]  # names the unexpected property
+
+
+def test_an_empty_patch_changes_nothing(read_client, seeded):
+    cid = seeded["customer"]
+    before = ok(read_client.get(f"{P}/customers/{cid}", headers=AUTH))
+    assert ok(read_client.patch(f"{P}/customers/{cid}", json={}, headers=AUTH)) == before
+
+
+def test_null_on_create_means_not_set(client):
+    created = ok(client.post(f"{P}/customers", json={"name": "Nullable Co", "ein": None, "email": None,
+                                                      "city": None}, headers=AUTH), 201)
+    assert created["name"] == "Nullable Co" and created["ein"] is None and created["city"] is None
+    user = ok(client.post(f"{P}/customers/{created['id']}/users", json={"email": None, "first_name": "Al"},
+                          headers=AUTH), 201)
+    assert user["email"] is None and user["first_name"] == "Al"
 
 
 @pytest.mark.parametrize(("source", "target"), [("users", "payment-methods"), ("payment-methods", "users")])
@@ -364,26 +420,30 @@ def test_status_conflicts(client, seeded):
 GOOD_FORM = {"grant_type": "client_credentials", "client_id": "sandbox", "client_secret": "sandbox-token"}
 
 
-@pytest.mark.parametrize(("kwargs", "status", "code", "field"), [
-    ({"data": {**GOOD_FORM, "client_secret": "wrong"}}, 401, "invalid_client", "body.client_id"),
-    ({"data": {**GOOD_FORM, "client_id": "nobody"}}, 401, "invalid_client", "body.client_id"),
-    ({"data": {"grant_type": "client_credentials"}}, 401, "invalid_client", "body.client_id"),
+@pytest.mark.parametrize(("kwargs", "status", "code", "names"), [
+    ({"data": {**GOOD_FORM, "client_secret": "wrong"}}, 401, "invalid_client", "secret"),
+    ({"data": {**GOOD_FORM, "client_id": "nobody"}}, 401, "invalid_client", "client"),
+    ({"data": {"grant_type": "client_credentials"}}, 401, "invalid_client", "client"),
     ({"data": {"grant_type": "client_credentials"}, "headers": basic("sandbox", "wrong")},
-     401, "invalid_client", "body.client_id"),
-    ({"data": GOOD_FORM, "headers": basic("sandbox", "sandbox-token")}, 400, "invalid_request", "body.client_id"),
-    ({"data": {**GOOD_FORM, "grant_type": "password"}}, 400, "unsupported_grant_type", "body.grant_type"),
-    ({"data": {"client_id": "sandbox", "client_secret": "sandbox-token"}}, 422, "validation_failed", "body.grant_type"),
-    ({"data": {**GOOD_FORM, "client_id": ""}}, 422, "validation_failed", "body.client_id"),
+     401, "invalid_client", "secret"),
+    ({"data": GOOD_FORM, "headers": basic("sandbox", "sandbox-token")}, 400, "invalid_request", "Basic"),
+    ({"data": {**GOOD_FORM, "grant_type": "password"}}, 400, "unsupported_grant_type", "client_credentials"),
+    ({"data": {"client_id": "sandbox", "client_secret": "sandbox-token"}}, 400, "invalid_request", "grant_type"),
+    ({"data": {**GOOD_FORM, "grant_type": ""}}, 400, "invalid_request", "grant_type"),
+    ({"data": {**GOOD_FORM, "client_id": ""}}, 400, "invalid_request", "client_id"),
     ({"data": b"grant_type=client_credentials&grant_type=client_credentials", "content_type": FORM},
-     400, "invalid_request", "body.grant_type"),
-    ({"data": b"\xff\xfe", "content_type": FORM}, 400, "invalid_request", "body"),
-    ({"json": GOOD_FORM}, 415, "unsupported_media_type", "header.Content-Type"),
+     400, "invalid_request", "grant_type"),
+    ({"data": b"\xff\xfe", "content_type": FORM}, 400, "invalid_request", "UTF-8"),
+    ({"json": GOOD_FORM}, 400, "invalid_request", "x-www-form-urlencoded"),
     ({}, 400, "invalid_request", "body"),
 ], ids=["wrong-secret", "unknown-client", "no-credentials", "basic-wrong-secret", "form-and-basic",
-        "unknown-grant", "no-grant", "empty-client-id", "repeated-field", "not-utf8", "json", "missing"])
-def test_token_route_errors(read_client, kwargs, status, code, field):
+        "unknown-grant", "no-grant", "empty-grant", "empty-client-id", "repeated-field", "not-utf8", "json",
+        "missing"])
+def test_token_route_errors_are_rfc6749_errors(read_client, kwargs, status, code, names):
+    """Every error of the token route, a missing grant_type included, is RFC 6749 §5.2's
+    ``{error, error_description}``: 401 invalid_client or 400."""
     resp = read_client.post(f"{P}/oauth/token", **kwargs)
-    assert_error(resp, status, code, field)
+    assert names in assert_oauth_error(resp, status, code)["error_description"]
     if status == 401:
         assert resp.headers["WWW-Authenticate"] == 'Basic realm="payments"'
     assert "access_token" not in resp.get_json()
@@ -401,7 +461,7 @@ def test_unknown_grant_type_gets_the_rfc6749_error():
     op = load_spec("payments").raw["paths"]["/oauth/token"]["post"]
     schema = op["requestBody"]["content"][FORM]["schema"]
     assert "enum" not in schema["properties"]["grant_type"]
-    assert "unsupported_grant_type" in load_spec("payments").raw["components"]["schemas"]["Error"]["properties"]["error"]["enum"]
+    assert "unsupported_grant_type" in load_spec("payments").raw["components"]["schemas"]["OAuthError"]["properties"]["error"]["enum"]
 
 
 @pytest.mark.parametrize("path", ["/nope", "/customers/", f"/customers/{UNKNOWN_ID}/nope", "/oauth", ""])
@@ -491,6 +551,22 @@ def posts(app) -> list[str]:
     return made
 
 
+def test_seeded_customers_live_at_real_us_addresses_and_their_times_are_to_the_second(read_client):
+    """City, state and ZIP come from one USPS record; timestamps look like the document's examples."""
+    places = {(p.city, p.state, p.postal_code) for p in us_places()}
+    workspace = read_client.application.extensions["sandbox"]["registry"].default
+    customers = workspace.collection("payments", "customers").values()
+    seeded_ones = [c for c in customers if c["created_at"] < "2026"]
+    assert len(seeded_ones) > 40
+    for customer in seeded_ones:
+        assert (customer["city"], customer["state"], customer["postal_code"]) in places, customer
+        assert customer["country"] == "USA"
+        for key in ("created_at", "updated_at", "archived_at"):
+            assert customer[key] is None or re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", customer[key])
+    for user in workspace.collection("payments", "users").values():
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", user["created_at"])
+
+
 def test_same_seed_same_bytes_and_same_ids():
     a, b = create_app(Settings(seed=42)), create_app(Settings(seed=42))
     assert reads(a) == reads(b)
@@ -544,5 +620,16 @@ def test_workspaces_are_isolated_and_their_clients_get_their_tokens(client):
     default_issued = bearer(token(client))
     assert ok(client.get("/_sandbox/workspace", headers=default_issued))["name"] == "default"
     assert_error(client.get(f"{P}/customers/{theirs}", headers=default_issued), 404, "not_found", "path.id")
-    assert_error(client.post(f"{P}/oauth/token", data={**GOOD_FORM, "client_id": creds["client_id"]}),
-                 401, "invalid_client", "body.client_id")  # another client's secret does not fit
+    assert_oauth_error(client.post(f"{P}/oauth/token", data={**GOOD_FORM, "client_id": creds["client_id"]}),
+                       401, "invalid_client")  # another client's secret does not fit
+
+
+def test_an_operation_naming_an_unknown_error_shape_stops_start_up():
+    """x-sandbox errors: oauth2 on the token route needs the API to define that shape."""
+    from dataclasses import replace
+
+    from sandbox.apis.payments import API
+    from sandbox.engine.spec import SpecError
+
+    with pytest.raises(SpecError, match="createToken names error shape 'oauth2'"):
+        replace(API, error_shapes={}).load()

@@ -15,7 +15,7 @@ from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 from sandbox.engine.spec import METHODS, load_spec, resolve_refs
 from sandbox.engine.validation import compile_schema
 
-from .conftest import ROOT
+from .conftest import AUTH, ROOT
 
 SPECS = sorted((ROOT / "openapi").glob("*.yaml"))
 IDS = [p.stem for p in SPECS]
@@ -144,3 +144,43 @@ def test_string_enums_hold_only_strings(path: Path):
     bad = [(schema.get("type"), values) for schema, values in _enums(document)
            if "string" in (schema.get("type") or []) and not all(isinstance(v, str) for v in values)]
     assert not bad, bad
+
+
+ERROR_EXAMPLES = [  # (api, component response, example name or None, the request that shows it)
+    ("payments", "BadRequest", None, ("GET", "/payments/customers?limit=500", None)),
+    ("payments", "NotFound", None, ("GET", "/payments/customers/0b7e6a64-7f0e-4d8c-9a55-3c1b9d2f4e10", None)),
+    ("payments", "ValidationFailed", None, ("POST", "/payments/customers", {"ein": "123"})),
+    ("payments", "UnsupportedMediaType", None, ("POST", "/payments/customers", "text")),
+    ("billing", "BadRequest", "limitOutOfRange",
+     ("GET", "/billing/v1/customers/cus_01h1w8r7s2v4l5m6n7p8j9k0q2/businesses?limit=0", None)),
+    ("billing", "BadRequest", "unknownStatus",
+     ("GET", "/billing/v1/customers/cus_01h1w8r7s2v4l5m6n7p8j9k0q2/businesses?status=deleted", None)),
+    ("billing", "NotFound", None, ("GET", "/billing/v1/customers/cus_01h1w8r7s2v4l5m6n7p8j9k0zz/addresses", None)),
+    ("exemptions", "BadRequest", None, ("GET", "/exemptions/customers?corporation_id=corp_123&limit=101", None)),
+    ("exemptions", "NotFound", None, ("GET", "/exemptions/customers?corporation_id=corp_999", None)),
+]
+
+
+@pytest.mark.parametrize(("api", "response", "name", "request_"), ERROR_EXAMPLES,
+                         ids=[f"{a}:{r}:{n or ''}" for a, r, n, _ in ERROR_EXAMPLES])
+def test_error_examples_are_bodies_the_server_sends(read_client, api, response, name, request_):
+    document = yaml.safe_load((ROOT / "openapi" / f"{api}.yaml").read_text())
+    media = document["components"]["responses"][response]["content"]["application/json"]
+    example = media["examples"][name]["value"] if name else media["example"]
+    method, url, body = request_
+    kwargs = {"data": body, "content_type": "text/plain"} if isinstance(body, str) else {"json": body}
+    answer = read_client.open(url, method=method, headers=AUTH, **(kwargs if body is not None else {}))
+    assert answer.get_json() == example
+
+
+UNAUTHENTICATED = {"payments": "/payments/customers", "billing": "/billing/v1/customers/cus_x/businesses",
+                   "exemptions": "/exemptions/customers?corporation_id=corp_123"}
+
+
+@pytest.mark.parametrize("api", sorted(UNAUTHENTICATED))
+def test_the_401_example_is_the_body_the_server_sends(read_client, api):
+    """A partner copying the documented 401 gets the server's own bytes' meaning, field for field."""
+    document = yaml.safe_load((ROOT / "openapi" / f"{api}.yaml").read_text())
+    example = document["components"]["responses"]["Unauthorized"]["content"]["application/json"]["example"]
+    response = read_client.get(UNAUTHENTICATED[api])
+    assert response.status_code == 401 and response.get_json() == example

@@ -43,13 +43,17 @@ def _ours(spec, op, request: Request, path_args) -> list[str]:
     return []
 
 
-def _reference(spec, request: Request) -> list[str]:
+def _reference(spec, op, request: Request) -> list[str]:
     errors = spec.openapi.iter_request_errors(WerkzeugOpenAPIRequest(request))
     # str() of a MediaTypeDeserializeError raises on a non-UTF-8 body: name the class instead
-    return [type(e).__name__ for e in errors if not isinstance(e, SecurityValidationError)]
+    found = [type(e).__name__ for e in errors if not isinstance(e, SecurityValidationError)]
+    # openapi-core reads the first of a repeated scalar query parameter; the sandbox refuses it
+    repeated = [p.name for p in op.parameters if p.location == "query" and len(request.args.getlist(p.name)) > 1]
+    return found + [f"{name} given more than once" for name in repeated]
 
 
 @pytest.mark.filterwarnings("ignore:Unsupported scheme type")
+@pytest.mark.filterwarnings("ignore:Use of allowEmptyValue property is deprecated")  # after=, cursor=, status= have a meaning
 @pytest.mark.parametrize(("spec", "operation"), list(_operations()))
 @hypothesis.settings(max_examples=60, deadline=None, derandomize=True, database=None,
                      suppress_health_check=list(hypothesis.HealthCheck))
@@ -62,5 +66,5 @@ def test_compiled_validators_agree_with_openapi_core(spec, operation, data):
     request = Request(EnvironBuilder(**kwargs).get_environ())
     op = spec.operations[operation.definition.raw["operationId"]]
     path_args = {k: str(v) for k, v in (case.path_parameters or {}).items()}
-    ours, reference = _ours(spec, op, request, path_args), _reference(spec, request)
+    ours, reference = _ours(spec, op, request, path_args), _reference(spec, op, request)
     assert bool(ours) == bool(reference), f"ours={ours} openapi-core={reference} request={kwargs}"

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from .workspaces import Registry
 
 Handler = Callable[["Context"], Any]
+# An operation-level error shape (``x-sandbox: {errors: <name>}``): a typed error -> (status, body).
+ErrorShape = Callable[[ApiError], "tuple[int, dict[str, Any]]"]
 
 
 @dataclass
@@ -42,7 +44,9 @@ class ApiDefinition:
     ``render_error`` turns a typed error into the API's documented error body;
     ``envelope`` turns a Page into the API's list body; ``fixtures`` builds the seeded
     records (``build(fake, rng, scale, today) -> {collection: [records]}``);
-    ``summarize`` tells a partner what a workspace holds for this API.
+    ``summarize`` tells a partner what a workspace holds for this API; ``error_shapes``
+    are the other error shapes an operation may name with ``x-sandbox: {errors: <name>}``
+    (an OAuth2 token route answers in RFC 6749's shape, not the API's).
     """
 
     name: str
@@ -51,6 +55,7 @@ class ApiDefinition:
     envelope: Callable[[Page, "Context"], dict[str, Any]] | None = None
     fixtures: Callable[..., dict[str, list[dict[str, Any]]]] | None = None
     summarize: Callable[[Workspace], dict[str, Any]] | None = None
+    error_shapes: dict[str, ErrorShape] = field(default_factory=dict)
     prefix: str = ""
     spec: Spec = field(init=False, repr=False)
     _handlers: dict[str, Handler] = field(init=False, repr=False, default_factory=dict)
@@ -69,6 +74,10 @@ class ApiDefinition:
                 raise SpecError(f"{self.name}: {op.operation_id} names handler {name!r}, "
                                 f"which {self.handlers.__name__} does not define")
             self._handlers[op.operation_id] = handler
+            shape = op.sandbox.get("errors")
+            if shape is not None and shape not in self.error_shapes:
+                raise SpecError(f"{self.name}: {op.operation_id} names error shape {shape!r}, "
+                                f"which the API does not define (it has: {sorted(self.error_shapes)})")
         if self.fixtures is not None and not self.spec.collections:
             raise SpecError(f"{self.name}: has fixtures but declares no x-sandbox collections")
         for name, config in self.spec.collections.items():
@@ -89,6 +98,11 @@ class ApiDefinition:
 
     def handler(self, op: Operation) -> Handler:
         return self._handlers[op.operation_id]
+
+    def error_shape(self, op: Operation) -> ErrorShape | None:
+        """The operation's own error shape, or None for the API's."""
+        name = op.sandbox.get("errors")
+        return None if name is None else self.error_shapes[name]
 
     def new_collections(self) -> dict[str, Collection]:
         return {

@@ -56,8 +56,18 @@ def _view(api: ApiDefinition, op, registry: "Registry", settings: "Settings"):
     validate = RequestValidator(op, check=settings.validate)
     check_response = ResponseValidator(op) if settings.strict else None
     handler = api.handler(op)
+    shape = api.error_shape(op)
 
     def view(**path_args: str) -> Response:
+        try:
+            return serve(path_args)
+        except ApiError as error:
+            if shape is None:
+                raise  # rendered once, in the API's shape (create_app's error handler)
+            status, body = shape(error)  # the operation's own shape (x-sandbox: {errors: ...})
+            return json_response(body, status, error.headers)
+
+    def serve(path_args: dict[str, str]) -> Response:
         workspace = authenticate(op, request.headers.get("Authorization"), registry, api.name)
         valid = validate(path_args, request.args, request.headers, request.mimetype,
                          lambda: request.get_data(cache=True))

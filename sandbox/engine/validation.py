@@ -65,8 +65,8 @@ def coerce(raw: str, schema: dict[str, Any]) -> Any:
         return int(raw)
     if "number" in types and _NUMBER.match(raw):
         return float(raw)
-    if "boolean" in types and raw in ("true", "false"):
-        return raw == "true"
+    if "boolean" in types and raw.lower() in ("true", "false"):
+        return raw.lower() == "true"
     if "string" in types or not types:
         return raw
     wanted = " or ".join(sorted(types - {"null"}))

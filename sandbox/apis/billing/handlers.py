@@ -20,7 +20,7 @@ def _newest_first(ctx: Context, collection: str, customer_id: str):
 def list_businesses(ctx: Context) -> Page:
     customer_id = _customer_id(ctx)
     status = ctx.query.get("status")
-    records = (b for b in _newest_first(ctx, "businesses", customer_id) if status is None or b["status"] == status)
+    records = (b for b in _newest_first(ctx, "businesses", customer_id) if not status or b["status"] == status)
     return offset_page(records, limit=ctx.query["limit"], offset=ctx.query["offset"])
 
 

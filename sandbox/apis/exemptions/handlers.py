@@ -71,7 +71,7 @@ def list_customers(ctx: Context) -> Page:
         raise NotFound(f"No corporation with id {corporation_id}.",
                        [Detail("query.corporation_id", "no such corporation")])
     page = cursor_page(ctx.collection("customers"), parent=corporation_id, match=matcher(query),
-                       limit=query["limit"], after=query.get("cursor"), count_total=True,
+                       limit=query["limit"], after=query.get("cursor") or None, count_total=True,
                        bound={k: query.get(k) for k in FILTERS}, after_param="query.cursor")
     extend = _split(query.get("extend", ""))
     page.items = [_project(c, extend) for c in page.items]

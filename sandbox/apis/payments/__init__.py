@@ -6,7 +6,7 @@ from typing import Any
 from fixtures import payments as fixtures
 
 from ...engine.api import ApiDefinition, Context, start_ids
-from ...engine.errors import flat_body
+from ...engine.errors import ApiError, flat_body
 from ...engine.pagination import Page
 from ...engine.store import Workspace
 from . import handlers
@@ -25,6 +25,20 @@ def envelope(page: Page, ctx: Context) -> dict[str, Any]:
     }
 
 
+OAUTH2_CODES = frozenset({"invalid_request", "invalid_client", "invalid_grant", "unauthorized_client",
+                          "unsupported_grant_type", "invalid_scope"})
+
+
+def oauth2_error(error: ApiError) -> tuple[int, dict[str, str]]:
+    """Any error of the token route as RFC 6749 §5.2 has it: 401 ``invalid_client`` or a 400;
+    every other problem (a missing parameter, a wrong media type, ...) is ``invalid_request``.
+    ``error_description`` keeps to the characters §5.2 allows: printable ASCII but quote and backslash."""
+    code = error.code if error.code in OAUTH2_CODES else "invalid_request"
+    text = error.message.replace('"', "'").replace("\\", "/")
+    description = "".join(ch if " " <= ch <= "~" else "?" for ch in text)
+    return (401 if code == "invalid_client" else 400), {"error": code, "error_description": description}
+
+
 def summarize(workspace: Workspace) -> dict[str, list[str]]:
     customers = workspace.collection("payments", "customers").values()
     return {"customer_ids": start_ids(customers, keep=lambda c: c["status"] == "active")}
@@ -34,6 +48,7 @@ API = ApiDefinition(
     name="payments",
     handlers=handlers,
     render_error=flat_body,
+    error_shapes={"oauth2": oauth2_error},
     envelope=envelope,
     fixtures=fixtures.build,
     summarize=summarize,

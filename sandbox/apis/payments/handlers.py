@@ -1,7 +1,7 @@
 """Payments behaviour beyond storage: tokens, archive/restore rules, filters, nesting."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from fixtures.common import iso_ms, uuid4
@@ -60,16 +60,26 @@ def _instant(value: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
+def _bound(query: dict[str, Any], name: str) -> tuple[datetime, datetime] | None:
+    """The instants a ``created_at_*`` bound spans: a date-time is one instant, a full-date
+    (``2024-01-01``) the whole day, so both bounds include it."""
+    value = query.get(name)
+    if value is None:
+        return None
+    try:
+        if len(value) == 10:
+            day = datetime.combine(date.fromisoformat(value), datetime.min.time(), timezone.utc)
+            return day, day + timedelta(days=1, microseconds=-1)
+        instant = _instant(value)
+    except ValueError as exc:  # only reachable with validation off
+        raise BadRequest(f"{name} is not an RFC 3339 date-time or full-date: {exc}.",
+                         [Detail(f"query.{name}", "is not an RFC 3339 date-time or full-date")]) from None
+    return instant, instant
+
+
 def list_customers(ctx: Context) -> Page:
     query = ctx.query
-    bounds = {}
-    for name in ("created_at_start", "created_at_end"):
-        try:
-            bounds[name] = _instant(query[name]) if name in query else None
-        except ValueError as exc:  # only reachable with validation off
-            raise BadRequest(f"{name} is not an RFC 3339 date-time: {exc}.",
-                             [Detail(f"query.{name}", "is not an RFC 3339 date-time")]) from None
-    start, end = bounds["created_at_start"], bounds["created_at_end"]
+    start, end = _bound(query, "created_at_start"), _bound(query, "created_at_end")
     name = query.get("company_name", "").casefold()
 
     def match(customer: dict[str, Any]) -> bool:
@@ -77,13 +87,13 @@ def list_customers(ctx: Context) -> Page:
             return False
         if start or end:
             created = _instant(customer["created_at"])
-            if (start and created < start) or (end and created > end):
+            if (start and created < start[0]) or (end and created > end[1]):
                 return False
         return not name or name in (customer["name"] or "").casefold()
 
     bound = {k: query.get(k) for k in ("created_at_start", "created_at_end", "company_name")}
     return cursor_page(ctx.collection("customers"), match=match, limit=query["limit"],
-                       after=query.get("after"), before=query.get("before"), bound=bound)
+                       after=query.get("after") or None, before=query.get("before") or None, bound=bound)
 
 
 def create_customer(ctx: Context) -> Reply:
@@ -102,6 +112,8 @@ def get_customer(ctx: Context) -> dict[str, Any]:
 
 def patch_customer(ctx: Context) -> dict[str, Any]:
     customer = dict(_customer(ctx, active=True))
+    if not ctx.body:
+        return customer  # nothing to change
     customer.update(ctx.body)
     customer["updated_at"] = iso_ms(ctx.workspace.now())
     return ctx.collection("customers").put(customer)
@@ -129,20 +141,25 @@ def restore_customer(ctx: Context) -> dict[str, Any]:
 def _nested_page(ctx: Context, collection: str) -> Page:
     customer = _customer(ctx)
     return cursor_page(ctx.collection(collection), parent=customer["id"], limit=ctx.query["limit"],
-                       after=ctx.query.get("after"), before=ctx.query.get("before"))
+                       after=ctx.query.get("after") or None, before=ctx.query.get("before") or None)
 
 
 def list_payment_methods(ctx: Context) -> Page:
     return _nested_page(ctx, "payment_methods")
 
 
-def get_payment_method(ctx: Context) -> dict[str, Any]:
+def _owned(ctx: Context, collection: str, param: str, what: str) -> dict[str, Any]:
+    """The record of ``collection`` named by path ``param`` if it belongs to the path's customer."""
     customer = _customer(ctx)
-    method = ctx.collection("payment_methods").get(ctx.path["payment_method_id"])
-    if method is None or method["customer_id"] != customer["id"]:
-        raise NotFound(f"Customer {customer['id']} has no payment method {ctx.path['payment_method_id']}.",
-                       [Detail("path.payment_method_id", "no such payment method for this customer")])
-    return method
+    record = ctx.collection(collection).get(ctx.path[param])
+    if record is None or record["customer_id"] != customer["id"]:
+        raise NotFound(f"Customer {customer['id']} has no {what} {ctx.path[param]}.",
+                       [Detail(f"path.{param}", f"no such {what} for this customer")])
+    return record
+
+
+def get_payment_method(ctx: Context) -> dict[str, Any]:
+    return _owned(ctx, "payment_methods", "payment_method_id", "payment method")
 
 
 def list_users(ctx: Context) -> Page:
@@ -156,4 +173,8 @@ def create_user(ctx: Context) -> Reply:
     user.update({f: ctx.body.get(f) for f in ("email", "first_name", "last_name")})
     user.update(created_at=now, updated_at=now)
     ctx.collection("users").put(user)
-    return Reply(user, 201, {"Location": f"{ctx.api.prefix}/customers/{customer['id']}/users"})
+    return Reply(user, 201, {"Location": f"{ctx.api.prefix}/customers/{customer['id']}/users/{user['id']}"})
+
+
+def get_user(ctx: Context) -> dict[str, Any]:
+    return _owned(ctx, "users", "user_id", "user")
