@@ -2,8 +2,9 @@
 
 Redocly's ``recommended`` ruleset (``redocly.yaml``) and Spectral's ``spectral:oas``
 (``.spectral.yaml``), warnings included. Each rule turned off is named and justified in its
-config, each single exempted problem in ``.redocly.lint-ignore.yaml``. Both CLIs are pinned and installed by npm into ``.cache/lint`` on first use (they
-work offline after that); without npm the tests skip and say why.
+config, each single exempted problem in ``.redocly.lint-ignore.yaml``. Both CLIs are
+pinned and installed by npm into ``.cache/lint`` on first use (they work offline after
+that); without npm the tests skip and say why.
 """
 from __future__ import annotations
 
@@ -61,12 +62,14 @@ def test_redocly_recommended(bin_dir: Path, spec_path: Path) -> None:
     assert (report["totals"]["errors"], report["totals"]["warnings"]) == (0, 0)
 
 
-def test_spectral_oas(bin_dir: Path) -> None:
+def test_spectral_oas(bin_dir: Path, tmp_path: Path) -> None:
+    report = tmp_path / "spectral.json"
     done = subprocess.run([str(bin_dir / "spectral"), "lint", "--ruleset", ".spectral.yaml", "--format", "json",
-                           "--fail-severity", "hint", *(str(s.relative_to(ROOT)) for s in SPECS)],
+                           "--output", str(report), "--fail-severity", "hint",
+                           *(str(s.relative_to(ROOT)) for s in SPECS)],
                           cwd=ROOT, capture_output=True, text=True, env=QUIET_ENV, timeout=300)
-    found = json.loads(done.stdout) if done.stdout.strip().startswith("[") else None
-    assert found is not None, f"spectral gave no JSON report:\n{done.stdout}\n{done.stderr}"
+    assert report.exists(), f"spectral wrote no report:\n{done.stdout}\n{done.stderr}"
+    found = json.loads(report.read_text())
     problems = [f"{Path(p['source']).name}:{p['range']['start']['line'] + 1} {p['code']}: {p['message']} "
                 f"({'.'.join(map(str, p['path']))})" for p in found]
     assert problems == [], "\n".join(problems)
