@@ -66,17 +66,17 @@ def derived_rules(raw: dict[str, Any]) -> list[Rule]:
     """Every ``x-derived`` mark of a spec, in document order (``x-sandbox`` internals left out)."""
     rules: list[Rule] = []
 
-    def walk(node: Any, pointer: str, parent_key: str | None) -> None:
+    def walk(node: Any, pointer: str) -> None:
         if isinstance(node, dict):
-            rules.extend(_rules_of(node, pointer, parent_key == "responses"))
+            rules.extend(_rules_of(node, pointer, pointer.split("/")[-2:-1] == ["responses"]))
             for key, value in node.items():
                 if key != "x-sandbox":
-                    walk(value, f"{pointer}/{_escape(str(key))}", str(key))
+                    walk(value, f"{pointer}/{_escape(str(key))}")
         elif isinstance(node, list):
             for index, item in enumerate(node):
-                walk(item, f"{pointer}/{index}", None)
+                walk(item, f"{pointer}/{index}")
 
-    walk(raw, "", None)
+    walk(raw, "")
     return rules
 
 
