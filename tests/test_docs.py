@@ -141,3 +141,21 @@ def test_every_docs_asset_is_package_data() -> None:
     files = [p.relative_to(docs).as_posix() for p in docs.rglob("*")
              if p.is_file() and p.suffix not in (".py", ".pyc") and "__pycache__" not in p.parts]
     assert files and [f for f in files if not any(fnmatch.fnmatch(f, g) for g in globs)] == []
+
+
+@pytest.mark.parametrize("name", sorted(APIS))
+def test_each_rendered_operation_carries_its_path_parameters(name: str) -> None:
+    """Path-level parameters are copied into each operation (Swagger UI drops some shared ones)."""
+    spec = for_docs(APIS[name].spec.raw, ORIGIN)
+    for op in APIS[name].spec.operations.values():
+        rendered = spec["paths"][op.path][op.method.lower()].get("parameters", [])
+        names = set()
+        for p in rendered:
+            target = p
+            if "$ref" in p:
+                target = spec
+                for part in p["$ref"][2:].split("/"):
+                    target = target[part]
+            names.add((target["name"], target["in"]))
+        assert names == {(p.name, p.location) for p in op.parameters}
+        assert "parameters" not in spec["paths"][op.path]

@@ -119,6 +119,22 @@ return Array.from(document.querySelectorAll('.opblock'))
 """
 
 
+SHOWN_PARAMETERS = """
+return Array.from(document.querySelectorAll('.opblock tr[data-param-name]'))
+  .map(r => r.closest('.opblock').id.split('-').pop() + ' ' + r.dataset.paramIn + ' ' + r.dataset.paramName);
+"""
+SHOWN_SCHEMAS = """
+return Array.from(document.querySelectorAll('.models article[data-json-schema-level="0"]'))
+  .filter(e => e.offsetParent !== null)
+  .map(e => e.querySelector('.json-schema-2020-12__title').textContent.trim());
+"""
+
+
+def _expand_every_operation(browser) -> None:
+    browser.execute_script("document.querySelectorAll('.opblock:not(.is-open) .opblock-summary-control')"
+                           ".forEach(b => b.click());")
+
+
 @pytest.mark.parametrize(("mode", "name"), PAGES, ids=[f"{m}-{n}" for m, n in PAGES])
 def test_api_page_shows_every_operation_offline(browser, served, static_site, mode: str, name: str) -> None:
     _open(browser, _url(mode, f"{name}.html", served, static_site))
@@ -130,6 +146,13 @@ def test_api_page_shows_every_operation_offline(browser, served, static_site, mo
         _screenshot(browser, f"{mode}-{name}")
     shown = set(browser.execute_script(SHOWN_OPERATIONS))
     assert shown == expected
+    _expand_every_operation(browser)
+    expected_parameters = {f"{op.operation_id} {p.location} {p.name}"
+                           for op in APIS[name].spec.operations.values() for p in op.parameters}
+    WebDriverWait(browser, 30, poll_frequency=0.2).until(
+        lambda d: expected_parameters <= set(d.execute_script(SHOWN_PARAMETERS)))
+    schemas = set(APIS[name].spec.raw.get("components", {}).get("schemas", {}))
+    assert set(browser.execute_script(SHOWN_SCHEMAS)) == schemas
     if derived_rules(APIS[name].spec.raw):
         assert "Sandbox decision" in browser.find_element("css selector", ".information-container").text
     assert _console_errors(browser) == []

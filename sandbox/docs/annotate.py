@@ -97,6 +97,30 @@ def _absolute(url: str, root: str) -> str:
     return f"{root}{url}" if url.startswith("/") else url
 
 
+def _parameters_into_operations(spec: dict[str, Any]) -> None:
+    """Path-level parameters copied into each operation that does not override them.
+
+    The same meaning in OpenAPI; Swagger UI 5.35 leaves out a path-level ``$ref`` parameter
+    that two path items share on the second of them, so the pages carry them per operation.
+    """
+    from ..engine.spec import METHODS
+
+    for item in spec.get("paths", {}).values():
+        shared = item.pop("parameters", [])
+        for method in METHODS:
+            op = item.get(method)
+            if not isinstance(op, dict) or not shared:
+                continue
+            own = op.setdefault("parameters", [])
+            keys = {(_resolve(spec, p).get("name"), _resolve(spec, p).get("in")) for p in own}
+            own[:0] = [p for p in shared if (_resolve(spec, p).get("name"), _resolve(spec, p).get("in")) not in keys]
+
+
+def _resolve(spec: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    ref = node.get("$ref")
+    return _node(spec, ref[1:]) if isinstance(ref, str) and ref.startswith("#/") else node
+
+
 def for_docs(raw: dict[str, Any], root: str) -> dict[str, Any]:
     """A copy of ``raw`` for a docs page whose "Try it" calls go to the sandbox at ``root``."""
     spec = copy.deepcopy(raw)
@@ -112,6 +136,7 @@ def for_docs(raw: dict[str, Any], root: str) -> dict[str, Any]:
     rules = derived_rules(raw)
     for rule in rules:
         _append(_node(spec, rule.pointer), rule.text)
+    _parameters_into_operations(spec)
     if rules:
         listing = "\n".join(f"- `{rule.where}`: {rule.text}" for rule in rules)
         _append(spec.setdefault("info", {}), f"### {MARK}s ({len(rules)})\n\nWhere the source document is "
