@@ -159,3 +159,25 @@ def test_each_rendered_operation_carries_its_path_parameters(name: str) -> None:
             names.add((target["name"], target["in"]))
         assert names == {(p.name, p.location) for p in op.parameters}
         assert "parameters" not in spec["paths"][op.path]
+
+
+def test_cors_preflight_is_answered_for_any_api_route(read_client) -> None:
+    """"Try it" from a page on disk (origin null) or another host: the browser's preflight gets a 204."""
+    response = read_client.open("/payments/customers", method="OPTIONS", headers={
+        "Origin": "null", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization, content-type"})
+    assert response.status_code == 204 and response.data == b""
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert response.headers["Access-Control-Allow-Methods"] == "POST"
+    assert response.headers["Access-Control-Allow-Headers"] == "authorization, content-type"
+
+
+def test_cors_headers_only_for_cross_origin_requests(read_client) -> None:
+    crossing = read_client.get("/billing/v1/customers/cus_01h1w8r7s2v4l5m6n7p8j9k0q2/addresses",
+                               headers={**AUTH, "Origin": "http://127.0.0.1:9999"})
+    assert crossing.status_code == 200 and crossing.headers["Access-Control-Allow-Origin"] == "*"
+    assert crossing.get_json()["customer_id"] == "cus_01h1w8r7s2v4l5m6n7p8j9k0q2"
+    plain = read_client.get("/billing/v1/customers/cus_01h1w8r7s2v4l5m6n7p8j9k0q2/addresses", headers=AUTH)
+    assert "Access-Control-Allow-Origin" not in plain.headers
+    not_preflight = read_client.open("/payments/customers", method="OPTIONS")
+    assert not_preflight.status_code == 405 and not_preflight.get_json()["error"]

@@ -67,9 +67,10 @@ def served():
 
 
 @pytest.fixture(scope="module")
-def static_site(tmp_path_factory) -> Path:
+def static_site(tmp_path_factory, served) -> Path:
+    """The static build, its "Try it" aimed at the live sandbox."""
     out = tmp_path_factory.mktemp("docs-site")
-    assert main(["docs", "build", "--out", str(out)]) == 0
+    assert main(["docs", "build", "--out", str(out), "--sandbox-url", served.url]) == 0
     return out
 
 
@@ -176,9 +177,13 @@ def _click(browser, selector: str) -> None:
     browser.execute_script("arguments[0].click()", browser.find_element("css selector", selector))
 
 
-def test_try_it_calls_the_sandbox_with_the_default_token(browser, served) -> None:
-    """Swagger UI's own Try it / Execute on GET /_sandbox/workspace answers 200: credentials were filled in."""
-    _open(browser, f"{served.url}/docs/sandbox.html#/Workspaces/getWorkspace")
+@pytest.mark.parametrize("mode", ["served", "static"])
+def test_try_it_calls_the_sandbox_with_the_default_token(browser, served, static_site, mode: str) -> None:
+    """Swagger UI's own Try it / Execute on GET /_sandbox/workspace answers 200: credentials were filled in.
+
+    From disk too: the page's origin is ``null`` there, so this also checks the sandbox's CORS answers.
+    """
+    _open(browser, _url(mode, "sandbox.html", served, static_site) + "#/Workspaces/getWorkspace")
     wait = WebDriverWait(browser, 60, poll_frequency=0.2)
     wait.until(lambda d: d.find_elements("css selector", "#operations-Workspaces-getWorkspace .try-out__btn"))
     _click(browser, "#operations-Workspaces-getWorkspace .try-out__btn")

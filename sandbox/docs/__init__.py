@@ -113,6 +113,38 @@ def blueprint() -> Blueprint:
     return docs
 
 
+def init_app(app: "Flask") -> None:
+    """Mount ``/docs`` and let pages from other origins call the sandbox (CORS)."""
+    app.register_blueprint(blueprint())
+    app.before_request(_preflight)
+    app.after_request(_allow_origin)
+
+
+def _preflight() -> Response | None:
+    """Answer a browser's CORS preflight (``OPTIONS`` + ``Access-Control-Request-Method``) for any route.
+
+    "Try it" on a page opened from disk or served by another host sends ``Authorization``,
+    so the browser asks first; the routes themselves never see these requests.
+    """
+    method = request.headers.get("Access-Control-Request-Method")
+    if request.method != "OPTIONS" or not method or "Origin" not in request.headers:
+        return None
+    response = Response(status=204)
+    del response.headers["Content-Type"]
+    response.headers["Access-Control-Allow-Methods"] = method
+    response.headers["Access-Control-Allow-Headers"] = request.headers.get("Access-Control-Request-Headers", "")
+    response.headers["Access-Control-Max-Age"] = "600"
+    return response
+
+
+def _allow_origin(response: Response) -> Response:
+    """Any origin may read the sandbox's answers (it holds only seeded test data); no cookies are used."""
+    if "Origin" in request.headers:
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        response.headers["Access-Control-Expose-Headers"] = "Location, WWW-Authenticate"
+    return response
+
+
 def build(app: "Flask", out: Path, sandbox_url: str) -> list[Path]:
     """Write the site (index, a page and the raw specs per API, static assets) into ``out``.
 
