@@ -64,8 +64,7 @@ def _index_context() -> dict[str, Any]:
         "root": _root(), "apis": rows, "control": f"{_root()}{control.prefix}",
         "token": registry.default.token, "client_id": registry.default.client_id,
         "client_secret": registry.default.client_secret, "seed": settings.seed, "scale": settings.scale,
-        "token_urls": [(api.name, f"{_root()}{url}" if url.startswith("/") else url)
-                       for api in apis for url in token_urls(api.spec.raw)],
+        "token_urls": [(api.name, url) for api in apis for url in token_urls(api.spec.raw, _root())],
         "start_ids": [(name, kind, ids) for name, info in start.items() for kind, ids in info["start_ids"].items()],
     }
 
@@ -80,7 +79,7 @@ def _page_config(api: "ApiDefinition") -> dict[str, Any]:
         "clientId": default.client_id,
         "clientSecret": default.client_secret,
         "schemes": credentials_for(api.spec.raw),
-        "tokenUrls": [f"{root}{u}" if u.startswith("/") else u for a in _sandbox()["apis"] for u in token_urls(a.spec.raw)],
+        "tokenUrls": [url for a in _sandbox()["apis"] for url in token_urls(a.spec.raw, root)],
     }
 
 

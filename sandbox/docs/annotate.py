@@ -105,20 +105,19 @@ def _parameters_into_operations(spec: dict[str, Any]) -> None:
     """
     from ..engine.spec import METHODS
 
+    def key(parameter: dict[str, Any]) -> tuple[Any, Any]:
+        ref = parameter.get("$ref")
+        target = _node(spec, ref[1:]) if isinstance(ref, str) and ref.startswith("#/") else parameter
+        return target.get("name"), target.get("in")
+
     for item in spec.get("paths", {}).values():
         shared = item.pop("parameters", [])
         for method in METHODS:
             op = item.get(method)
-            if not isinstance(op, dict) or not shared:
-                continue
-            own = op.setdefault("parameters", [])
-            keys = {(_resolve(spec, p).get("name"), _resolve(spec, p).get("in")) for p in own}
-            own[:0] = [p for p in shared if (_resolve(spec, p).get("name"), _resolve(spec, p).get("in")) not in keys]
-
-
-def _resolve(spec: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
-    ref = node.get("$ref")
-    return _node(spec, ref[1:]) if isinstance(ref, str) and ref.startswith("#/") else node
+            if isinstance(op, dict) and shared:
+                own = op.setdefault("parameters", [])
+                overridden = {key(p) for p in own}
+                own[:0] = [p for p in shared if key(p) not in overridden]
 
 
 def for_docs(raw: dict[str, Any], root: str) -> dict[str, Any]:
@@ -159,7 +158,8 @@ def credentials_for(raw: dict[str, Any]) -> dict[str, list[str]]:
     return kinds
 
 
-def token_urls(raw: dict[str, Any]) -> list[str]:
-    """The OAuth2 token URLs a spec declares (as written: relative to the sandbox root if they start with /)."""
-    return [flow["tokenUrl"] for scheme in raw.get("components", {}).get("securitySchemes", {}).values()
+def token_urls(raw: dict[str, Any], root: str) -> list[str]:
+    """The OAuth2 token URLs a spec declares, absolute (a relative one is on the sandbox at ``root``)."""
+    schemes = raw.get("components", {}).get("securitySchemes", {}).values()
+    return [_absolute(flow["tokenUrl"], root) for scheme in schemes
             for flow in scheme.get("flows", {}).values() if isinstance(flow.get("tokenUrl"), str)]
