@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import tempfile
+import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -195,5 +196,28 @@ def test_try_it_calls_the_sandbox_with_the_default_token(browser, served, static
     body = browser.find_element("css selector", "#operations-Workspaces-getWorkspace .live-responses-table "
                                                 ".microlight").text
     assert json.loads(body)["name"] == "default"
+    assert _console_errors(browser) == []
+    assert _left_the_machine(_requests(browser)) == []
+
+
+@pytest.mark.parametrize("mode", ["served", "static"])
+def test_authorize_gets_an_oauth2_token_with_the_default_client(browser, served, static_site, mode: str) -> None:
+    """The Authorize dialog holds the default OAuth2 client; its Authorize gets a token from the sandbox."""
+    _open(browser, _url(mode, "payments.html", served, static_site))
+    wait = WebDriverWait(browser, 60, poll_frequency=0.2)
+    wait.until(lambda d: d.find_elements("css selector", ".btn.authorize"))
+    _click(browser, ".btn.authorize")
+    oauth = "//div[contains(@class, 'auth-container')][.//h4[starts-with(normalize-space(), 'oauth2')]]"
+    wait.until(lambda d: d.find_elements("xpath", oauth))
+    browser.execute_script("arguments[0].click()", browser.find_element("xpath", f"{oauth}//button[contains("
+                                                                                 "@class, 'authorize')]"))
+    authorized = wait.until(lambda d: d.execute_script(
+        "return window.sandboxDocs.authSelectors.authorized().toJS().oauth2"))
+    assert authorized["clientId"] == "sandbox"
+    token = wait.until(lambda d: d.execute_script(
+        "return (window.sandboxDocs.authSelectors.authorized().toJS().oauth2.token || {}).access_token"))
+    request = urllib.request.Request(f"{served.url}/_sandbox/workspace", headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert json.load(response)["name"] == "default"
     assert _console_errors(browser) == []
     assert _left_the_machine(_requests(browser)) == []
