@@ -27,6 +27,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["sandbox"] = {"settings": settings, "registry": registry, "apis": apis}
     for api in apis:
         app.register_blueprint(build_blueprint(api, registry, settings))
+    from .docs import init_app as init_docs
+    init_docs(app)
     _register_errors(app, apis)
     return app
 

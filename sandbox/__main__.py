@@ -1,8 +1,9 @@
-"""Command line: ``sandbox serve``."""
+"""Command line: ``sandbox serve``, ``sandbox docs build``."""
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from .settings import Settings
 
@@ -27,11 +28,34 @@ def _parser() -> argparse.ArgumentParser:
                        help="also validate every response against the spec (a mismatch is a 500)")
     serve.add_argument("--threads", type=int, default=4, help="gunicorn threads in the one worker")
     serve.add_argument("--access-log", action="store_true", help="log every request to stdout")
+    _add_docs_parser(commands)
     return parser
+
+
+def _add_docs_parser(commands) -> None:
+    docs = commands.add_parser("docs", help="the documentation site")
+    actions = docs.add_subparsers(dest="docs_command", required=True)
+    build = actions.add_parser("build", help="write the static docs site (works from disk, no network)",
+                               formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    build.add_argument("--out", required=True, type=Path, metavar="DIR", help="folder to write the site into")
+    build.add_argument("--sandbox-url", default="http://127.0.0.1:8000",
+                       help="where \"Try it\" on the pages sends requests (a running sandbox's origin)")
+
+
+def _docs(args: argparse.Namespace) -> int:
+    """``sandbox docs build``: the pages ``/docs`` serves, written as files."""
+    from . import create_app
+    from .docs import build
+
+    written = build(create_app(Settings.from_env()), args.out, args.sandbox_url.rstrip("/"))
+    print(f"sandbox: wrote {len(written)} pages and specs, and static/, to {args.out}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "docs":
+        return _docs(args)
     from . import create_app
     from .server import serve
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from ... import __version__
-from ...engine.api import Context, Reply
+from ...engine.api import ApiDefinition, Context, Reply
 from ...engine.errors import Conflict, Detail, NotFound
 from ...engine.store import Workspace
 
@@ -13,13 +13,14 @@ def _spec_url(name: str) -> str:
     return f"/_sandbox/specs/{name}"
 
 
-def _partner_apis(ctx: Context):
-    return [a for a in ctx.registry.apis if a.name != "sandbox"]
-
-
 def describe(ctx: Context, workspace: Workspace) -> dict[str, Any]:
+    return summary(ctx.registry.apis, workspace)
+
+
+def summary(all_apis: list[ApiDefinition], workspace: Workspace) -> dict[str, Any]:
+    """What ``workspace`` holds for each partner API: counts and the ids to start from."""
     apis = {}
-    for api in _partner_apis(ctx):
+    for api in (a for a in all_apis if a.name != "sandbox"):
         collections = workspace.collections.get(api.name, {})
         apis[api.name] = {
             "base_url": api.prefix,
