@@ -52,6 +52,7 @@ class ApiDefinition:
     fixtures: Callable[..., dict[str, list[dict[str, Any]]]] | None = None
     summarize: Callable[[Workspace], dict[str, Any]] | None = None
     prefix: str = ""
+    controls: bool = True  # Prefer, latency, rate limits and the journal (engine.controls) apply
     spec: Spec = field(init=False, repr=False)
     _handlers: dict[str, Handler] = field(init=False, repr=False, default_factory=dict)
     _record_validators: dict[str, Any] = field(init=False, repr=False, default_factory=dict)
