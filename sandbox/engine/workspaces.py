@@ -223,8 +223,8 @@ class Registry:
         for used, limit, whose in limits:
             if grow > 0 and used + grow > limit:
                 raise InsufficientStorage(
-                    f"{whose.capitalize()} may hold at most {limit} records of their own "
-                    f"(created or changed); {used} are held. Reset or delete a workspace to make room.",
+                    f"Record limit reached: {whose} may hold at most {limit} records created or changed "
+                    f"({used} held). Reset or delete a workspace to make room.",
                     [Detail(field, f"would pass the limit of {limit} records for {whose}")])
 
     def export(self, workspace: Workspace) -> dict[str, Any]:
