@@ -31,13 +31,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start(port: int, validate: bool) -> subprocess.Popen:
-    args = [sys.executable, "-m", "sandbox", "serve", "--host", "127.0.0.1", "--port", str(port)]
+def start(port: int, validate: bool, extra: list[str] | None = None, timeout: float = 60) -> subprocess.Popen:
+    """``sandbox serve`` on 127.0.0.1:port (plus ``extra`` flags), once it answers its health route."""
+    args = [sys.executable, "-m", "sandbox", "serve", "--host", "127.0.0.1", "--port", str(port), *(extra or [])]
     if not validate:
         args.append("--no-validation")
     proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)

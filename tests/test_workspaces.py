@@ -229,6 +229,15 @@ def test_idle_workspaces_expire_but_the_default_never_does():
     assert registry(app).count == 1
 
 
+def test_at_the_workspace_limit_idle_ones_are_swept_to_make_room():
+    app = create_app(Settings(idle_expiry=60, max_workspaces=2))
+    client = app.test_client()
+    idle = bearer(create(client)["token"])
+    registry(app).by_bearer(idle["Authorization"][7:]).last_used -= 61
+    create(client)
+    assert client.get("/payments/customers", headers=idle).status_code == 401
+
+
 def test_the_workspace_limit_is_a_507_and_deleting_makes_room():
     client = create_app(Settings(max_workspaces=2)).test_client()
     token = bearer(create(client)["token"])

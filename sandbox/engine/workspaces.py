@@ -44,6 +44,8 @@ class Registry:
         self._datasets: OrderedDict[tuple[int, int], Dataset] = OrderedDict()
         self._building: dict[tuple[int, int], threading.Lock] = {}
         self._by_token: dict[str, Workspace] = {}
+        self._by_name: dict[str, Workspace] = {}
+        self._swept = time.monotonic()
         self._by_client: dict[str, Workspace] = {}
         self._issued: dict[str, tuple[Workspace, float]] = {}
         self.default = self.create("default", token=settings.token, client_id=settings.client_id,
@@ -104,7 +106,7 @@ class Registry:
                token: str | None = None, client_id: str | None = None, client_secret: str | None = None,
                expires: bool = True) -> Workspace:
         """A new workspace; ``scenario`` (checked whole first) is loaded on top of its seed."""
-        self.sweep()
+        self.sweep(force=False)
         self._check_room_for(name)
         workspace = Workspace(
             name=name or f"ws_{secrets.token_hex(6)}",
@@ -121,18 +123,21 @@ class Registry:
             if scenario is not None:
                 self.load(workspace, scenario, "body.scenario")
             with self._lock:
-                self._check_room_for(workspace.name)
+                self._check_room_for(workspace.name, may_sweep=False)
                 self._by_token[workspace.token] = workspace
                 self._by_client[workspace.client_id] = workspace
+                self._by_name[workspace.name] = workspace
         except BaseException:
             workspace.cover({})  # give back what a half-made workspace counted
             raise
         return workspace
 
-    def _check_room_for(self, name: str | None) -> None:
-        if name is not None and any(ws.name == name for ws in self._by_token.values()):
+    def _check_room_for(self, name: str | None, may_sweep: bool = True) -> None:
+        """Conflict if ``name`` is taken; InsufficientStorage at the limit (after sweeping, if it may)."""
+        if name is not None and name in self._by_name:
             raise Conflict(f"A workspace named {name!r} exists.", [Detail("body.name", "is taken")])
-        if len(self._by_token) >= self.settings.max_workspaces:
+        full = len(self._by_token) >= self.settings.max_workspaces
+        if full and not (may_sweep and self.sweep()):
             raise InsufficientStorage(
                 f"The sandbox holds its limit of {self.settings.max_workspaces} workspaces; delete one "
                 f"(DELETE /_sandbox/workspace) or wait for idle ones to expire.",
@@ -165,6 +170,7 @@ class Registry:
         workspace.alive = False
         self._by_token.pop(workspace.token, None)
         self._by_client.pop(workspace.client_id, None)
+        self._by_name.pop(workspace.name, None)
         self._issued = {t: v for t, v in self._issued.items() if v[0] is not workspace}
 
     def expired(self, workspace: Workspace, now: float | None = None) -> bool:
@@ -177,10 +183,15 @@ class Registry:
         left = self.settings.idle_expiry - (time.monotonic() - workspace.last_used)
         return datetime.now(timezone.utc) + timedelta(seconds=left)
 
-    def sweep(self) -> int:
-        """Remove every workspace idle for longer than the expiry; returns how many."""
+    def sweep(self, force: bool = True) -> int:
+        """Remove every workspace idle for longer than the expiry; returns how many.
+
+        Unless ``force``d, at most once a minute (a sweep looks at every workspace)."""
         now = time.monotonic()
+        if self.settings.idle_expiry <= 0 or (not force and now - self._swept < min(60, self.settings.idle_expiry)):
+            return 0
         with self._lock:
+            self._swept = now
             gone = [ws for ws in self._by_token.values() if self.expired(ws, now)]
             for workspace in gone:
                 self._remove(workspace)
