@@ -138,7 +138,11 @@ class Collection:
         if self._base is None:
             return own
         hidden = self._hidden
-        shown = ((k, r) for k, r in self._base.scan(parent, start, reverse, inclusive) if k[-1] not in hidden)
+        shown = self._base.scan(parent, start, reverse, inclusive)
+        if hidden:
+            shown = ((k, r) for k, r in shown if k[-1] not in hidden)
+        if not self._keys.get(parent):
+            return shown  # nothing of its own here: the base alone
         return heapq.merge(own, shown, key=_first, reverse=reverse)
 
     def _scan_own(self, parent: Any, start: Key | None, reverse: bool, inclusive: bool) -> Iterator[tuple[Key, Record]]:
