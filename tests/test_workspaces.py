@@ -301,3 +301,67 @@ def test_export_is_one_json_document_of_every_record(read_client):
     summary = read_client.get("/_sandbox/workspace", headers=AUTH).get_json()
     for api, collections in body["data"].items():
         assert {n: len(rs) for n, rs in collections.items()} == summary["apis"][api]["counts"]
+
+
+# -- as a partner does it, against sandbox serve --------------------------------------------
+
+def _call(url: str, method: str = "GET", headers: dict | None = None, body: dict | None = None):
+    import urllib.error
+    import urllib.request
+
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method,
+                                     headers={**(headers or {}), **({"Content-Type": "application/json"} if data else {})})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, dict(response.headers), json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), json.loads(error.read() or b"null")
+
+
+def test_the_readme_walk_through_against_a_live_server(live_server):
+    import threading
+
+    b = live_server("--admin-token", "host-secret").url
+    assert _call(f"{b}/_sandbox/workspaces", "POST", body={"seed": 7})[0] == 401
+    status, _, creds = _call(f"{b}/_sandbox/workspaces", "POST", bearer("host-secret"),
+                             {"name": "team-a", "seed": 7, "rate_limit": 5})
+    assert status == 201 and creds["rate_limit"] == 5
+    h = bearer(creds["token"])
+    summary = _call(f"{b}/_sandbox/workspace", headers=h)[2]
+    customer = summary["apis"]["payments"]["start_ids"]["customer_ids"][0]
+    billing = summary["apis"]["billing"]["start_ids"]["customer_ids"][0]
+    for url in (f"{b}/payments/customers/{customer}", f"{b}/billing/v1/customers/{billing}/addresses"):
+        for code in (404, 429):
+            status, headers, body = _call(url, headers={**h, "Prefer": f"code={code}"})
+            assert status == code and headers["Preference-Applied"] == f"code={code}"
+            assert "Forced" in json.dumps(body)
+    assert "Retry-After" in _call(f"{b}/payments/customers/{customer}", headers={**h, "Prefer": "code=429"})[1]
+
+    # a delayed request of one workspace does not hold up another's, even on the server's threads
+    other = bearer(_call(f"{b}/_sandbox/workspaces", "POST", bearer("host-secret"), {})[2]["token"])
+    slow_done = threading.Event()
+    sleepers = [threading.Thread(target=lambda: (_call(f"{b}/payments/customers?limit=1",
+                                                       headers={**other, "Prefer": "delay=3000"}), slow_done.set()))
+                for _ in range(2)]
+    for thread in sleepers:
+        thread.start()
+    try:
+        assert all(_call(f"{b}/payments/customers?limit=1", headers=AUTH)[0] == 200 for _ in range(5))
+        assert not slow_done.is_set()
+    finally:
+        for thread in sleepers:
+            thread.join()
+
+    statuses = [_call(f"{b}/payments/customers?limit=1", headers=h)[0] for _ in range(10)]
+    assert statuses.count(429) >= 1 and statuses[0] == 200
+    journal = _call(f"{b}/_sandbox/requests?operation=listCustomers&status=429", headers=h)[2]["data"]
+    assert journal and all(e["status"] == 429 and e["errors"] for e in journal)
+
+    exported = _call(f"{b}/_sandbox/workspace/export", headers=h)[2]
+    assert _call(f"{b}/_sandbox/workspace", "DELETE", h)[2] == {"name": "team-a", "deleted": True}
+    assert _call(f"{b}/payments/customers", headers=h)[0] == 401
+    again = bearer(_call(f"{b}/_sandbox/workspaces", "POST", bearer("host-secret"), {"seed": 7})[2]["token"])
+    status, _, loaded = _call(f"{b}/_sandbox/workspace/import", "POST", again, exported)
+    assert status == 200 and loaded["workspace"]["records_written"] == 0
+    assert _call(f"{b}/_sandbox/workspace/export", headers=again)[2]["data"] == exported["data"]
