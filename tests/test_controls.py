@@ -60,6 +60,18 @@ def test_a_documented_error_code_is_answered_in_the_apis_own_shape(client):
     assert conflict.status_code == 409 and conflict.get_json()["error"] == "conflict"
 
 
+@pytest.mark.parametrize("api_name, operation_id, path", [
+    ("payments", "listCustomers", "/payments/customers"),
+    ("billing", "listCustomerBusinesses", f"/billing/v1/customers/{BILLING_CUSTOMER}/businesses"),
+    ("exemptions", "listCustomers", "/exemptions/customers?corporation_id=corp_123"),
+])
+def test_a_forced_429_carries_retry_after_and_the_apis_error_shape(client, api_name, operation_id, path):
+    response = client.get(path, headers={**AUTH, "Prefer": "code=429"})
+    assert response.status_code == 429 and response.headers["Retry-After"] == "1"
+    assert "rate_limited" in response.get_data(as_text=True)
+    assert_valid(client.application, api_name, operation_id, response)
+
+
 def test_a_forced_success_answers_a_documented_example(client):
     response = client.get(f"/payments/customers/{customer_id(client)}", headers={**AUTH, "Prefer": "code=200"})
     assert response.status_code == 200 and response.get_json()["name"] == "Acme Corp"
@@ -192,9 +204,11 @@ def test_over_the_rate_limit_is_a_429_with_retry_after_in_each_apis_shape(client
     payments = client.get("/payments/customers?limit=1", headers=limited)
     assert payments.status_code == 429 and int(payments.headers["Retry-After"]) >= 1
     assert payments.get_json()["error"] == "rate_limited" and "2 requests per second" in payments.get_json()["message"]
+    assert_valid(client.application, "payments", "listCustomers", payments)
     billing = client.get(f"/billing/v1/customers/{BILLING_CUSTOMER}/addresses", headers=limited)
     assert billing.status_code == 429 and billing.get_json()["error"]["code"] == "rate_limited"
     assert "Retry-After" in billing.headers
+    assert_valid(client.application, "billing", "listCustomerAddresses", billing)
     assert all(client.get("/payments/customers?limit=1", headers=AUTH).status_code == 200 for _ in range(20))
 
 

@@ -332,10 +332,11 @@ def test_the_readme_walk_through_against_a_live_server(live_server):
     customer = summary["apis"]["payments"]["start_ids"]["customer_ids"][0]
     billing = summary["apis"]["billing"]["start_ids"]["customer_ids"][0]
     for url in (f"{b}/payments/customers/{customer}", f"{b}/billing/v1/customers/{billing}/addresses"):
-        for code in (404, 400):
+        for code in (404, 429):
             status, headers, body = _call(url, headers={**h, "Prefer": f"code={code}"})
             assert status == code and headers["Preference-Applied"] == f"code={code}"
             assert "Forced" in json.dumps(body)
+    assert "Retry-After" in _call(f"{b}/payments/customers/{customer}", headers={**h, "Prefer": "code=429"})[1]
 
     # a delayed request of one workspace does not hold up another's, even on the server's threads
     other = bearer(_call(f"{b}/_sandbox/workspaces", "POST", bearer("host-secret"), {})[2]["token"])
