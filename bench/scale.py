@@ -22,7 +22,7 @@ from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import TOKEN, free_port, sandbox_args, stop, wait_until_up  # noqa: E402
+from common import TOKEN, free_port, rss_mb, sandbox_args, stop, wait_until_up  # noqa: E402
 
 
 def call(port: int, method: str, path: str, token: str = TOKEN, body: dict | None = None) -> tuple[float, int, dict]:
@@ -51,16 +51,6 @@ def timed(port: int, repeat: int, method: str, path: str, token: str = TOKEN, bo
     return statistics.median(samples)
 
 
-def rss_mb(pid: int) -> float:
-    """Resident memory of ``pid`` and its children (gunicorn's master and worker), in MB."""
-    pids = [pid] + [int(p) for p in subprocess.run(["pgrep", "-P", str(pid)], capture_output=True,
-                                                   text=True).stdout.split()]
-    total_kb = 0
-    for p in pids:
-        for line in Path(f"/proc/{p}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                total_kb += int(line.split()[1])
-    return total_kb / 1024
 
 
 def last_cursor(port: int) -> str:

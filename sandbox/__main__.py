@@ -27,6 +27,17 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--strict", action="store_true", default=False,
                        help="also validate every response against the spec (a mismatch is a 500)")
     serve.add_argument("--threads", type=int, default=4, help="gunicorn threads in the one worker")
+    serve.add_argument("--admin-token", default=None,
+                       help="when set, creating a workspace needs it as bearer token (env SANDBOX_ADMIN_TOKEN)")
+    serve.add_argument("--max-workspaces", type=int, default=None,
+                       help="live workspaces at most (env SANDBOX_MAX_WORKSPACES, default 2000)")
+    serve.add_argument("--max-records", type=int, default=None,
+                       help="records one workspace may write (env SANDBOX_MAX_RECORDS, default 10000)")
+    serve.add_argument("--max-total-records", type=int, default=None,
+                       help="records all workspaces may write together (env SANDBOX_MAX_TOTAL_RECORDS, default 500000)")
+    serve.add_argument("--idle-expiry", type=int, default=None, metavar="SECONDS",
+                       help="remove a workspace unused this long, 0: never (env SANDBOX_IDLE_EXPIRY, default 86400)")
+    serve.add_argument("--max-scale", type=int, default=None, help="largest scale a new workspace may ask for (default 10)")
     serve.add_argument("--access-log", action="store_true", help="log every request to stdout")
     _add_docs_parser(commands)
     return parser
@@ -64,7 +75,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     settings = Settings.from_env(seed=args.seed, scale=args.scale, token=args.token, client_id=args.client_id,
                                  client_secret=args.client_secret, validate=args.validate, strict=args.strict,
-                                 fixtures=args.fixtures)
+                                 fixtures=args.fixtures, admin_token=args.admin_token,
+                                 max_workspaces=args.max_workspaces, max_records=args.max_records,
+                                 max_total_records=args.max_total_records, idle_expiry=args.idle_expiry,
+                                 max_scale=args.max_scale)
     from .engine.errors import ApiError
     from .engine.spec import SpecError
 

@@ -22,6 +22,16 @@ class Settings:
     strict: bool = False                  # also validate responses (a mismatch is a 500)
     today: date = field(default_factory=lambda: datetime.now(timezone.utc).date())
     fixtures: list[str] = field(default_factory=list)  # scenario files loaded at start
+    admin_token: str | None = None        # when set, creating a workspace needs it as bearer token
+    max_workspaces: int = 2000            # live workspaces, the default one included
+    max_records: int = 10_000             # records one workspace may write (created or changed)
+    max_total_records: int = 500_000      # records all workspaces together may write
+    idle_expiry: int = 86_400             # seconds unused before a workspace is removed; 0: never
+    max_scale: int = 10                   # largest scale a new workspace may ask for
+    max_datasets: int = 4                 # distinct (seed, scale) data sets held at once
+    journal_size: int = 100               # requests each workspace's journal keeps
+    max_delay_ms: int = 10_000            # largest Prefer: delay / workspace delay
+    max_delayed: int = 2                  # requests of one workspace delayed at the same time
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -32,6 +42,11 @@ class Settings:
             token=os.environ.get("SANDBOX_TOKEN") or "sandbox-token",
             client_id=os.environ.get("SANDBOX_CLIENT_ID") or "sandbox",
             client_secret=os.environ.get("SANDBOX_CLIENT_SECRET") or "sandbox-token",
+            admin_token=os.environ.get("SANDBOX_ADMIN_TOKEN") or None,
+            max_workspaces=_env_int("SANDBOX_MAX_WORKSPACES", 2000),
+            max_records=_env_int("SANDBOX_MAX_RECORDS", 10_000),
+            max_total_records=_env_int("SANDBOX_MAX_TOTAL_RECORDS", 500_000),
+            idle_expiry=_env_int("SANDBOX_IDLE_EXPIRY", 86_400),
         )
         for name, value in overrides.items():
             if value is not None:

@@ -59,7 +59,7 @@ def _index_context() -> dict[str, Any]:
         "operations": len(api.spec.operations),
         "decisions": len(derived_rules(api.spec.raw)),
     } for api in apis]
-    start = summary(apis, registry.default)["apis"]
+    start = summary(registry, registry.default)["apis"]
     return {
         "root": _root(), "apis": rows, "control": f"{_root()}{control.prefix}",
         "token": registry.default.token, "client_id": registry.default.client_id,

@@ -57,6 +57,7 @@ class ApiDefinition:
     summarize: Callable[[Workspace], dict[str, Any]] | None = None
     error_shapes: dict[str, ErrorShape] = field(default_factory=dict)
     prefix: str = ""
+    controls: bool = True  # Prefer, latency, rate limits and the journal (engine.controls) apply
     spec: Spec = field(init=False, repr=False)
     _handlers: dict[str, Handler] = field(init=False, repr=False, default_factory=dict)
     _record_validators: dict[str, Any] = field(init=False, repr=False, default_factory=dict)

@@ -69,6 +69,14 @@ class ValidationFailed(ApiError):
     status, code = 422, "validation_failed"
 
 
+class TooManyRequests(ApiError):
+    status, code = 429, "rate_limited"
+
+
+class InsufficientStorage(ApiError):
+    status, code = 507, "insufficient_storage"
+
+
 def summarize(details: list[Detail]) -> str:
     """A one-line message naming every problem: ``query.limit: 0 is less than ...``."""
     return "; ".join(f"{d.field}: {d.message}" for d in details)

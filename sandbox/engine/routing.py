@@ -8,6 +8,7 @@ from flask import Blueprint, Response, request
 
 from .api import ApiDefinition, Context, Reply
 from .auth import authenticate
+from .controls import controlled
 from .errors import ApiError
 from .pagination import Page
 from .validation import RequestValidator, ResponseValidator
@@ -44,7 +45,7 @@ def build_blueprint(api: ApiDefinition, registry: "Registry", settings: "Setting
         blueprint.add_url_rule(
             op.flask_rule,
             endpoint=op.operation_id,
-            view_func=_view(api, op, registry, settings),
+            view_func=controlled(api, op, registry, settings, _view(api, op, registry, settings)),
             methods=[op.method.upper()],
             strict_slashes=True,
             provide_automatic_options=False,

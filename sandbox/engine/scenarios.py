@@ -55,6 +55,10 @@ def _problems(scenario: dict[str, Any], apis: dict[str, "ApiDefinition"], worksp
             continue
         for collection, records in collections.items():
             where = f"{api_name}.{collection}"
+            if collection not in api.spec.collections:
+                known = ", ".join(sorted(api.spec.collections))
+                problems.append(Detail(where, f"{api_name} has no collection {collection!r} (it has: {known})"))
+                continue
             if not isinstance(records, list):
                 problems.append(Detail(where, "must be a list of records"))
                 continue

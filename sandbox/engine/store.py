@@ -6,8 +6,10 @@ so that a shared backend can replace it without touching a handler.
 from __future__ import annotations
 
 import bisect
+import heapq
 import random
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator
@@ -16,19 +18,57 @@ Record = dict[str, Any]
 Key = tuple[Any, ...]
 
 
+class Usage:
+    """A running count of records a workspace wrote itself, added up into the whole sandbox's."""
+
+    def __init__(self, parent: "Usage | None" = None) -> None:
+        self.records = 0
+        self.parent = parent
+        self._lock = threading.Lock()
+
+    def add(self, n: int) -> None:
+        with self._lock:
+            self.records += n
+        if self.parent is not None:
+            self.parent.add(n)
+
+
 class Collection:
     """Records of one kind, ordered by ``order`` fields then id, optionally grouped by a parent.
 
     ``scan`` walks the order from a key in either direction in O(log n + k), so a page deep
     in a list costs what the first page costs.
+
+    A collection may be an overlay (copy on write) over a shared ``base`` that nobody
+    writes: it holds only its own writes and the base ids it hides (deleted or replaced),
+    so it costs memory in proportion to its writes, not to the seeded data. Records are
+    plain JSON-able dicts and are shared with the base: never change one in place, put a
+    changed copy.
     """
 
-    def __init__(self, name: str, order: tuple[str, ...] = ("created_at",), parent_field: str | None = None) -> None:
+    def __init__(self, name: str, order: tuple[str, ...] = ("created_at",), parent_field: str | None = None,
+                 base: "Collection | None" = None, usage: Usage | None = None) -> None:
         self.name = name
         self.order = order
         self.parent_field = parent_field
         self._records: dict[str, Record] = {}
         self._keys: dict[Any, list[Key]] = {}  # partition -> sorted keys (None: everything)
+        self._base = base
+        self._hidden: set[str] = set()  # ids of base records deleted or replaced here
+        self._usage = usage
+
+    def overlay(self, usage: Usage | None = None) -> "Collection":
+        """An empty copy-on-write view of this collection (which must no longer change)."""
+        return Collection(self.name, self.order, self.parent_field, base=self, usage=usage)
+
+    @property
+    def written(self) -> int:
+        """Records this collection holds itself (all of them, for a collection without a base)."""
+        return len(self._records)
+
+    def differs(self, record: Record) -> bool:
+        """Whether putting ``record`` would hold it here (it is not its base record, unchanged)."""
+        return self._base is None or self._base.get(record.get("id")) != record
 
     def key(self, record: Record) -> Key:
         return tuple(record[f] for f in self.order) + (record["id"],)
@@ -38,21 +78,32 @@ class Collection:
             return (None,)
         return (None, record.get(self.parent_field))
 
+    def _base_get(self, record_id: str) -> Record | None:
+        if self._base is None or record_id in self._hidden:
+            return None
+        return self._base.get(record_id)
+
     def __len__(self) -> int:
-        return len(self._records)
+        base = len(self._base) - len(self._hidden) if self._base is not None else 0
+        return len(self._records) + base
 
     def __contains__(self, record_id: object) -> bool:
-        return record_id in self._records
+        return record_id in self._records or (isinstance(record_id, str) and self._base_get(record_id) is not None)
 
     def get(self, record_id: str) -> Record | None:
-        return self._records.get(record_id)
+        record = self._records.get(record_id)
+        return record if record is not None else self._base_get(record_id)
 
     def put(self, record: Record) -> Record:
         self.delete(record["id"])
+        if self._base is not None and self._base.get(record["id"]) == record:
+            self._hidden.discard(record["id"])  # back to the base record: nothing of our own to hold
+            return record
         self._records[record["id"]] = record
         key = self.key(record)
         for part in self._partitions(record):
             bisect.insort(self._keys.setdefault(part, []), key)
+        self._count(1)
         return record
 
     def delete(self, record_id: str) -> Record | None:
@@ -62,11 +113,39 @@ class Collection:
             for part in self._partitions(old):
                 keys = self._keys[part]
                 del keys[bisect.bisect_left(keys, key)]
-        return old
+            self._count(-1)
+        base = self._base_get(record_id)
+        if base is not None:
+            self._hidden.add(record_id)
+        return old if old is not None else base
+
+    def clear(self) -> None:
+        """Forget every own write (the base shows through again)."""
+        self._count(-len(self._records))
+        self._records, self._keys, self._hidden = {}, {}, set()
+
+    def _count(self, n: int) -> None:
+        if self._usage is not None and n:
+            self._usage.add(n)
 
     def scan(self, parent: Any = None, start: Key | None = None, reverse: bool = False,
              inclusive: bool = False) -> Iterator[tuple[Key, Record]]:
-        """(key, record) in order (or reverse) from ``start`` (exclusive unless ``inclusive``)."""
+        """(key, record) in order (or reverse) from ``start`` (exclusive unless ``inclusive``).
+
+        With a base, its scan and this overlay's are merged by key, skipping hidden base ids.
+        """
+        own = self._scan_own(parent, start, reverse, inclusive)
+        if self._base is None:
+            return own
+        hidden = self._hidden
+        shown = self._base.scan(parent, start, reverse, inclusive)
+        if hidden:
+            shown = ((k, r) for k, r in shown if k[-1] not in hidden)
+        if not self._keys.get(parent):
+            return shown  # nothing of its own here: the base alone
+        return heapq.merge(own, shown, key=_first, reverse=reverse)
+
+    def _scan_own(self, parent: Any, start: Key | None, reverse: bool, inclusive: bool) -> Iterator[tuple[Key, Record]]:
         keys = self._keys.get(parent, [])
         if reverse:
             if start is None:
@@ -91,9 +170,17 @@ class Collection:
         return (record for _, record in self.scan(parent, reverse=reverse))
 
 
-@dataclass
+def _first(item: tuple[Key, Record]) -> Key:
+    return item[0]
+
+
+@dataclass(eq=False)
 class Workspace:
-    """One isolated copy of every API's data, selected by a bearer token."""
+    """One isolated view of every API's data, selected by a bearer token.
+
+    Its collections are overlays over one shared seeded data set (see ``Collection``):
+    creating or resetting a workspace copies nothing, and ``usage`` counts what it wrote.
+    """
 
     name: str
     token: str
@@ -102,6 +189,14 @@ class Workspace:
     seed: int
     scale: int
     collections: dict[str, dict[str, Collection]] = field(default_factory=dict)  # api -> name -> coll
+    rate_limit: float | None = None    # requests per second, None: unlimited
+    delay_ms: int = 0                  # added to every request unless Prefer: delay= says otherwise
+    expires: bool = True               # idle expiry applies (never to the default workspace)
+    scenario: dict[str, Any] | None = field(default=None, repr=False)  # loaded at creation and each reset
+    usage: Usage = field(default_factory=Usage, repr=False)
+    traffic: Any = field(default=None, repr=False)  # per-workspace request state (engine.controls)
+    last_used: float = field(default_factory=time.monotonic, repr=False)
+    alive: bool = field(default=True, repr=False)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     rng: random.Random = field(init=False, repr=False)
     _last_now: datetime = field(default=datetime.min.replace(tzinfo=timezone.utc), repr=False)
@@ -109,9 +204,20 @@ class Workspace:
     def __post_init__(self) -> None:
         self.restart_ids()
 
-    def restart_ids(self) -> None:
-        """Ids of created records restart from the seed: the same creates give the same ids."""
-        self.rng = random.Random(f"{self.seed}:{self.name}:ids")
+    def restart_ids(self, salt: str = "") -> None:
+        """Ids of created records restart from the seed: the same creates give the same ids.
+
+        ``salt`` (an import's digest) starts another sequence, so new ids cannot repeat
+        the ids of imported records that an earlier run of the same sequence made."""
+        self.rng = random.Random(f"{self.seed}:{self.name}:ids{salt}")
+
+    def cover(self, base: dict[str, dict[str, Collection]]) -> None:
+        """Start over as empty overlays on the shared ``base`` collections (api -> name -> coll)."""
+        for collections in self.collections.values():
+            for collection in collections.values():
+                collection.clear()
+        self.collections = {api: {name: coll.overlay(self.usage) for name, coll in colls.items()}
+                            for api, colls in base.items()}
 
     def collection(self, api: str, name: str) -> Collection:
         return self.collections[api][name]

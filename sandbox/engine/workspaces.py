@@ -1,94 +1,276 @@
-"""Workspaces and the credentials that select them."""
+"""Workspaces and the credentials that select them: created, described, reset, exported,
+imported, deleted, and expired when idle; bounded in number and in what they may write.
+
+Every workspace of a (seed, scale) is an overlay over one shared data set built once
+(the seeded records plus the start-up scenarios): creating or resetting one copies
+nothing, and a workspace costs memory in proportion to what it writes.
+"""
 from __future__ import annotations
 
-import copy
+import hashlib
+import json
 import secrets
 import threading
 import time
+from collections import OrderedDict
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from .scenarios import apply_scenario, check_scenario, read_scenario
-from .store import Workspace
+from .errors import Conflict, Detail, InsufficientStorage
+from .scenarios import META_KEYS, apply_scenario, check_scenario, read_scenario
+from .store import Collection, Usage, Workspace
 
 if TYPE_CHECKING:
     from ..settings import Settings
     from .api import ApiDefinition
 
 TOKEN_LIFETIME = 3600
+Dataset = dict[str, dict[str, Collection]]  # api -> collection name -> shared base collection
 
 
 class Registry:
     """All workspaces of one sandbox process, by bearer token and by OAuth2 client.
 
-    The default workspace is made at start with the configured credentials; more can be
-    created at run time, each seeded from the same seed and isolated from the others.
+    The default workspace is made at start with the configured credentials and never
+    expires; more can be created at run time, each isolated from the others.
     """
 
     def __init__(self, apis: list["ApiDefinition"], settings: "Settings") -> None:
-        from fixtures import build_datasets  # fixtures import faker: only once the app starts
-
         self.apis = apis
         self.settings = settings
-        self._datasets = build_datasets(apis, settings.seed, settings.scale, settings.today)
+        self.usage = Usage()  # records written by all workspaces together
         self._scenarios = [(str(path), read_scenario(path)) for path in settings.fixtures]
         self._lock = threading.Lock()
+        self._datasets: OrderedDict[tuple[int, int], Dataset] = OrderedDict()
+        self._building: dict[tuple[int, int], threading.Lock] = {}
         self._by_token: dict[str, Workspace] = {}
+        self._by_name: dict[str, Workspace] = {}
+        self._swept = time.monotonic()
         self._by_client: dict[str, Workspace] = {}
         self._issued: dict[str, tuple[Workspace, float]] = {}
-        self.default = self.create("default", settings.token, settings.client_id, settings.client_secret)
+        self.default = self.create("default", token=settings.token, client_id=settings.client_id,
+                                   client_secret=settings.client_secret, expires=False)
 
-    def create(self, name: str | None = None, token: str | None = None,
-               client_id: str | None = None, client_secret: str | None = None) -> Workspace:
+    # -- shared data sets ----------------------------------------------------------------
+
+    def dataset(self, seed: int, scale: int) -> Dataset:
+        """The shared base collections of (seed, scale), built once, outside the registry lock."""
+        key = (seed, scale)
         with self._lock:
-            name = name or f"ws_{secrets.token_hex(6)}"
-            if any(ws.name == name for ws in self._by_token.values()):
-                raise ValueError(f"workspace {name!r} exists")
-            workspace = Workspace(
-                name=name,
-                token=token or f"sbx_{secrets.token_urlsafe(24)}",
-                client_id=client_id or f"client_{secrets.token_hex(8)}",
-                client_secret=client_secret or secrets.token_urlsafe(24),
-                seed=self.settings.seed,
-                scale=self.settings.scale,
-            )
-            self._fill(workspace)
-            self._by_token[workspace.token] = workspace
-            self._by_client[workspace.client_id] = workspace
-            return workspace
+            if key in self._datasets:
+                self._datasets.move_to_end(key)
+                return self._datasets[key]
+            self._make_room_for_dataset()
+            building = self._building.setdefault(key, threading.Lock())
+        with building:
+            with self._lock:
+                if key in self._datasets:
+                    return self._datasets[key]
+            dataset = self._build(seed, scale)
+            with self._lock:
+                self._datasets[key] = dataset
+                self._building.pop(key, None)
+            return dataset
 
-    def _fill(self, workspace: Workspace) -> None:
+    def _make_room_for_dataset(self) -> None:
+        in_use = {(ws.seed, ws.scale) for ws in self._by_token.values()}
+        while len(self._datasets) >= self.settings.max_datasets:
+            unused = next((k for k in self._datasets if k not in in_use), None)
+            if unused is None:
+                raise InsufficientStorage(
+                    f"The sandbox holds {len(self._datasets)} data sets (seed, scale), all in use; "
+                    f"use the seed and scale of an existing workspace.",
+                    [Detail("body.seed", f"at most {self.settings.max_datasets} distinct (seed, scale) at once")])
+            del self._datasets[unused]
+
+    def _build(self, seed: int, scale: int) -> Dataset:
+        from fixtures import build_datasets  # fixtures import faker: only once the app starts
+
+        records = build_datasets(self.apis, seed, scale, self.settings.today)
+        holder = Workspace(name="seed", token="", client_id="", client_secret="", seed=seed, scale=scale)
         for api in self.apis:
             collections = api.new_collections()
-            for name, records in self._datasets.get(api.name, {}).items():
-                target = collections[name]
-                for record in copy.deepcopy(records):
-                    target.put(record)
-            workspace.collections[api.name] = collections
+            for name, items in records.get(api.name, {}).items():
+                for record in items:
+                    collections[name].put(record)
+            holder.collections[api.name] = collections
         for source, scenario in self._scenarios:
-            self.load(workspace, scenario, source)
+            check_scenario(scenario, self.apis, holder, source)
+            apply_scenario(scenario, holder)
+        return holder.collections
 
-    def load(self, workspace: Workspace, scenario: dict[str, Any], source: str = "scenario") -> dict[str, dict[str, int]]:
-        """Check a scenario against the specs and the workspace, then load it whole."""
-        with workspace.lock:
-            check_scenario(scenario, self.apis, workspace, source)
-            return apply_scenario(scenario, workspace)
+    # -- life cycle ----------------------------------------------------------------------
+
+    def create(self, name: str | None = None, *, seed: int | None = None, scale: int | None = None,
+               rate_limit: float | None = None, delay_ms: int = 0, scenario: dict[str, Any] | None = None,
+               token: str | None = None, client_id: str | None = None, client_secret: str | None = None,
+               expires: bool = True) -> Workspace:
+        """A new workspace; ``scenario`` (checked whole first) is loaded on top of its seed."""
+        self.sweep(force=False)
+        self._check_room_for(name)
+        workspace = Workspace(
+            name=name or f"ws_{secrets.token_hex(6)}",
+            token=token or f"sbx_{secrets.token_urlsafe(24)}",
+            client_id=client_id or f"client_{secrets.token_hex(8)}",
+            client_secret=client_secret or secrets.token_urlsafe(24),
+            seed=self.settings.seed if seed is None else seed,
+            scale=self.settings.scale if scale is None else scale,
+            rate_limit=rate_limit, delay_ms=delay_ms, expires=expires,
+            usage=Usage(self.usage), scenario=scenario,
+        )
+        try:
+            workspace.cover(self.dataset(workspace.seed, workspace.scale))
+            if scenario is not None:
+                self.load(workspace, scenario, "body.scenario")
+            with self._lock:
+                self._check_room_for(workspace.name, may_sweep=False)
+                self._by_token[workspace.token] = workspace
+                self._by_client[workspace.client_id] = workspace
+                self._by_name[workspace.name] = workspace
+        except BaseException:
+            workspace.cover({})  # give back what a half-made workspace counted
+            raise
+        return workspace
+
+    def _check_room_for(self, name: str | None, may_sweep: bool = True) -> None:
+        """Conflict if ``name`` is taken; InsufficientStorage at the limit (after sweeping, if it may)."""
+        if name is not None and name in self._by_name:
+            raise Conflict(f"A workspace named {name!r} exists.", [Detail("body.name", "is taken")])
+        full = len(self._by_token) >= self.settings.max_workspaces
+        if full and not (may_sweep and self.sweep()):
+            raise InsufficientStorage(
+                f"The sandbox holds its limit of {self.settings.max_workspaces} workspaces; delete one "
+                f"(DELETE /_sandbox/workspace) or wait for idle ones to expire.",
+                [Detail("workspaces", f"at most {self.settings.max_workspaces} live workspaces")])
 
     def reset(self, workspace: Workspace) -> Workspace:
-        """Back to the seeded data, ids included (the id sequence restarts too)."""
+        """Back to its start (seed, and the scenario it was created with), ids included."""
         with workspace.lock:
-            workspace.collections = {}
+            workspace.cover(self.dataset(workspace.seed, workspace.scale))
             workspace.restart_ids()
-            self._fill(workspace)
+            if workspace.scenario is not None:
+                apply_scenario(workspace.scenario, workspace)
         return workspace
+
+    def delete(self, workspace: Workspace) -> None:
+        """Remove a workspace: its token, its OAuth client and the tokens issued to it stop working."""
+        if not workspace.expires:
+            raise Conflict("The default workspace cannot be deleted; reset it instead (POST /_sandbox/workspace/reset).",
+                           [Detail("workspace", "is the default workspace")])
+        with self._lock:
+            self._remove(workspace)
+        self._release(workspace)
+
+    @staticmethod
+    def _release(workspace: Workspace) -> None:
+        with workspace.lock:
+            workspace.cover({})
+
+    def _remove(self, workspace: Workspace) -> None:
+        workspace.alive = False
+        self._by_token.pop(workspace.token, None)
+        self._by_client.pop(workspace.client_id, None)
+        self._by_name.pop(workspace.name, None)
+        self._issued = {t: v for t, v in self._issued.items() if v[0] is not workspace}
+
+    def expired(self, workspace: Workspace, now: float | None = None) -> bool:
+        idle = self.settings.idle_expiry
+        return workspace.expires and idle > 0 and (now or time.monotonic()) - workspace.last_used > idle
+
+    def expires_at(self, workspace: Workspace) -> datetime | None:
+        if not workspace.expires or self.settings.idle_expiry <= 0:
+            return None
+        left = self.settings.idle_expiry - (time.monotonic() - workspace.last_used)
+        return datetime.now(timezone.utc) + timedelta(seconds=left)
+
+    def sweep(self, force: bool = True) -> int:
+        """Remove every workspace idle for longer than the expiry; returns how many.
+
+        Unless ``force``d, at most once a minute (a sweep looks at every workspace)."""
+        now = time.monotonic()
+        if self.settings.idle_expiry <= 0 or (not force and now - self._swept < min(60, self.settings.idle_expiry)):
+            return 0
+        with self._lock:
+            self._swept = now
+            gone = [ws for ws in self._by_token.values() if self.expired(ws, now)]
+            for workspace in gone:
+                self._remove(workspace)
+        for workspace in gone:
+            self._release(workspace)
+        return len(gone)
+
+    @property
+    def count(self) -> int:
+        return len(self._by_token)
+
+    # -- data in and out -----------------------------------------------------------------
+
+    def load(self, workspace: Workspace, scenario: dict[str, Any], source: str = "scenario") -> dict[str, dict[str, int]]:
+        """Check a scenario against the specs, the workspace and the limits, then load it whole."""
+        with workspace.lock:
+            check_scenario(scenario, self.apis, workspace, source)
+            self._check_room_for_scenario(workspace, scenario)
+            return apply_scenario(scenario, workspace)
+
+    def _check_room_for_scenario(self, workspace: Workspace, scenario: dict[str, Any]) -> None:
+        """What loading would leave written must fit the limits (records equal to the seed cost nothing)."""
+        freed = 0
+        needed = 0
+        for api_name, collections in scenario.items():
+            if api_name in META_KEYS:
+                continue
+            if scenario.get("replace"):
+                freed += sum(c.written for c in workspace.collections[api_name].values())
+            for name, records in collections.items():
+                target = workspace.collection(api_name, name)
+                needed += sum(1 for record in records if target.differs(record))
+        grow = needed - freed
+        self.check_room(workspace, grow, "body")
+
+    def check_room(self, workspace: Workspace, grow: int = 1, field: str = "workspace") -> None:
+        """InsufficientStorage if ``grow`` more written records would pass a limit."""
+        limits = ((workspace.usage.records, self.settings.max_records, "this workspace"),
+                  (self.usage.records, self.settings.max_total_records, "all workspaces together"))
+        for used, limit, whose in limits:
+            if grow > 0 and used + grow > limit:
+                raise InsufficientStorage(
+                    f"Record limit reached: {whose} may hold at most {limit} records created or changed "
+                    f"({used} held). Reset or delete a workspace to make room.",
+                    [Detail(field, f"would pass the limit of {limit} records for {whose}")])
+
+    def export(self, workspace: Workspace) -> dict[str, Any]:
+        """All the workspace's data, ``{name, seed, scale, data: {api: {collection: [record]}}}``."""
+        with workspace.lock:
+            data = {api: {name: list(c.values()) for name, c in collections.items()}
+                    for api, collections in workspace.collections.items() if collections}
+            return {"name": workspace.name, "seed": workspace.seed, "scale": workspace.scale, "data": data}
+
+    def import_data(self, workspace: Workspace, data: dict[str, Any]) -> dict[str, dict[str, int]]:
+        """Replace the data of every API ``data`` names (an export's ``data``), whole or not at all."""
+        scenario = {**data, "replace": True}
+        with workspace.lock:
+            loaded = self.load(workspace, scenario, "the document")
+            digest = hashlib.sha256(json.dumps(scenario, sort_keys=True).encode()).hexdigest()[:16]
+            workspace.restart_ids(f":{digest}")
+            return loaded
+
+    # -- credentials ---------------------------------------------------------------------
 
     def by_bearer(self, token: str) -> Workspace | None:
         workspace = self._by_token.get(token)
-        if workspace is not None:
-            return workspace
-        issued = self._issued.get(token)
-        if issued is not None and issued[1] > time.monotonic():
-            return issued[0]
-        return None
+        if workspace is None:
+            issued = self._issued.get(token)
+            if issued is not None and issued[1] > time.monotonic():
+                workspace = issued[0]
+        if workspace is None or not workspace.alive:
+            return None
+        if self.expired(workspace):
+            with self._lock:
+                self._remove(workspace)
+            self._release(workspace)
+            return None
+        workspace.last_used = time.monotonic()
+        return workspace
 
     def issue_token(self, client_id: str, client_secret: str) -> tuple[str, int] | None:
         """An access token for a known client (client-credentials grant), else None."""

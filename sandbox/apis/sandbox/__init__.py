@@ -5,4 +5,5 @@ from ...engine.api import ApiDefinition
 from ...engine.errors import flat_body
 from . import handlers
 
-API = ApiDefinition(name="sandbox", prefix="/_sandbox", handlers=handlers, render_error=flat_body)
+API = ApiDefinition(name="sandbox", prefix="/_sandbox", handlers=handlers, render_error=flat_body,
+                  controls=False)

@@ -1,26 +1,34 @@
-"""Control routes: health, workspaces, reset, specs."""
+"""Control routes: health, the workspace life cycle, its data in and out, its journal, specs."""
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from ... import __version__
-from ...engine.api import ApiDefinition, Context, Reply
-from ...engine.errors import Conflict, Detail, NotFound
+from ...engine.api import Context, Reply
+from ...engine.auth import bearer_token
+from ...engine.controls import journal_entries
+from ...engine.errors import Detail, NotFound, Unauthorized, ValidationFailed, summarize
 from ...engine.store import Workspace
+from ...engine.workspaces import Registry
 
 
 def _spec_url(name: str) -> str:
     return f"/_sandbox/specs/{name}"
 
 
+def _iso(moment) -> str | None:
+    return None if moment is None else moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def describe(ctx: Context, workspace: Workspace) -> dict[str, Any]:
-    return summary(ctx.registry.apis, workspace)
+    return summary(ctx.registry, workspace)
 
 
-def summary(all_apis: list[ApiDefinition], workspace: Workspace) -> dict[str, Any]:
-    """What ``workspace`` holds for each partner API: counts and the ids to start from."""
+def summary(registry: Registry, workspace: Workspace) -> dict[str, Any]:
+    """What ``workspace`` holds for each partner API: counts, the ids to start from, its limits."""
     apis = {}
-    for api in (a for a in all_apis if a.name != "sandbox"):
+    for api in (a for a in registry.apis if a.name != "sandbox"):
         collections = workspace.collections.get(api.name, {})
         apis[api.name] = {
             "base_url": api.prefix,
@@ -28,7 +36,11 @@ def summary(all_apis: list[ApiDefinition], workspace: Workspace) -> dict[str, An
             "counts": {name: len(c) for name, c in collections.items()},
             "start_ids": api.summarize(workspace) if api.summarize else {},
         }
-    return {"name": workspace.name, "seed": workspace.seed, "scale": workspace.scale, "apis": apis}
+    return {"name": workspace.name, "seed": workspace.seed, "scale": workspace.scale,
+            "rate_limit": workspace.rate_limit, "delay_ms": workspace.delay_ms,
+            "expires_at": _iso(registry.expires_at(workspace)),
+            "records_written": workspace.usage.records, "max_records": registry.settings.max_records,
+            "apis": apis}
 
 
 def health(ctx: Context) -> dict[str, Any]:
@@ -40,19 +52,59 @@ def get_workspace(ctx: Context) -> dict[str, Any]:
     return describe(ctx, ctx.workspace)
 
 
+def _require_admin(ctx: Context) -> None:
+    """With ``--admin-token`` set, only its holder may create workspaces."""
+    admin = ctx.registry.settings.admin_token
+    if admin is None:
+        return
+    given = bearer_token(ctx.http.headers.get("Authorization")) or ""
+    if not secrets.compare_digest(given.encode(), admin.encode()):
+        raise Unauthorized("This sandbox creates workspaces only for its admin token: send Authorization: Bearer <admin token>.",
+                           [Detail("header.Authorization", "missing, or not the admin token")],
+                           {"WWW-Authenticate": 'Bearer realm="sandbox"'})
+
+
 def create_workspace(ctx: Context) -> Reply:
-    name = (ctx.body or {}).get("name")
-    try:
-        ws = ctx.registry.create(name)
-    except ValueError:
-        raise Conflict(f"A workspace named {name!r} exists.", [Detail("body.name", "is taken")]) from None
-    body = {"name": ws.name, "token": ws.token, "client_id": ws.client_id,
-            "client_secret": ws.client_secret, "seed": ws.seed, "scale": ws.scale}
-    return Reply(body, 201)
+    _require_admin(ctx)
+    body = ctx.body or {}
+    settings = ctx.registry.settings
+    problems = []
+    if body.get("scale", 1) > settings.max_scale:
+        problems.append(Detail("body.scale", f"this sandbox allows at most scale {settings.max_scale}"))
+    if body.get("delay_ms", 0) > settings.max_delay_ms:
+        problems.append(Detail("body.delay_ms", f"this sandbox allows at most {settings.max_delay_ms} ms"))
+    if problems:
+        raise ValidationFailed(summarize(problems), problems)
+    ws = ctx.registry.create(body.get("name"), seed=body.get("seed"), scale=body.get("scale"),
+                             rate_limit=body.get("rate_limit"), delay_ms=body.get("delay_ms", 0),
+                             scenario=body.get("scenario"))
+    credentials = {"name": ws.name, "token": ws.token, "client_id": ws.client_id, "client_secret": ws.client_secret,
+                   "seed": ws.seed, "scale": ws.scale, "rate_limit": ws.rate_limit, "delay_ms": ws.delay_ms}
+    return Reply(credentials, 201)
 
 
 def reset_workspace(ctx: Context) -> dict[str, Any]:
     return describe(ctx, ctx.registry.reset(ctx.workspace))
+
+
+def delete_workspace(ctx: Context) -> dict[str, Any]:
+    ctx.registry.delete(ctx.workspace)
+    return {"name": ctx.workspace.name, "deleted": True}
+
+
+def export_workspace(ctx: Context) -> dict[str, Any]:
+    return ctx.registry.export(ctx.workspace)
+
+
+def import_workspace(ctx: Context) -> dict[str, Any]:
+    loaded = ctx.registry.import_data(ctx.workspace, ctx.body["data"])
+    return {"loaded": loaded, "workspace": describe(ctx, ctx.workspace)}
+
+
+def list_requests(ctx: Context) -> dict[str, Any]:
+    filters = {k: ctx.query.get(k) for k in ("api", "operation", "status", "limit")}
+    entries, capacity = journal_entries(ctx.workspace, ctx.registry.settings, **filters)
+    return {"data": entries, "capacity": capacity}
 
 
 def get_spec(ctx: Context) -> dict[str, Any]:
