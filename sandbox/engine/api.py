@@ -43,6 +43,10 @@ class ApiDefinition:
     ``envelope`` turns a Page into the API's list body; ``fixtures`` builds the seeded
     records (``build(fake, rng, scale, today) -> {collection: [records]}``);
     ``summarize`` tells a partner what a workspace holds for this API.
+    ``single`` turns one record a handler returns into the API's body (default: the record
+    without its internal keys). ``media_type`` is the Content-Type of every answer;
+    ``admin_only`` refuses a workspace's non-admin token (403); ``closed_query`` makes an
+    undeclared query parameter a 400 (JSON:API requires it).
     """
 
     name: str
@@ -51,6 +55,10 @@ class ApiDefinition:
     envelope: Callable[[Page, "Context"], dict[str, Any]] | None = None
     fixtures: Callable[..., dict[str, list[dict[str, Any]]]] | None = None
     summarize: Callable[[Workspace], dict[str, Any]] | None = None
+    single: Callable[[Any, "Context"], Any] | None = None
+    media_type: str = "application/json"
+    admin_only: bool = False
+    closed_query: bool = False
     prefix: str = ""
     spec: Spec = field(init=False, repr=False)
     _handlers: dict[str, Handler] = field(init=False, repr=False, default_factory=dict)

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from .api import ApiDefinition
 
 TOKEN_LIFETIME = 3600
+MEMBER_SUFFIX = "-member"  # a workspace's non-admin token: its admin token + this suffix
 
 
 class Registry:
@@ -33,6 +34,7 @@ class Registry:
         self._scenarios = [(str(path), read_scenario(path)) for path in settings.fixtures]
         self._lock = threading.Lock()
         self._by_token: dict[str, Workspace] = {}
+        self._members: dict[str, Workspace] = {}  # non-admin tokens
         self._by_client: dict[str, Workspace] = {}
         self._issued: dict[str, tuple[Workspace, float]] = {}
         self.default = self.create("default", settings.token, settings.client_id, settings.client_secret)
@@ -53,6 +55,7 @@ class Registry:
             )
             self._fill(workspace)
             self._by_token[workspace.token] = workspace
+            self._members[workspace.token + MEMBER_SUFFIX] = workspace
             self._by_client[workspace.client_id] = workspace
             return workspace
 
@@ -82,13 +85,17 @@ class Registry:
         return workspace
 
     def by_bearer(self, token: str) -> Workspace | None:
-        workspace = self._by_token.get(token)
+        workspace = self._by_token.get(token) or self._members.get(token)
         if workspace is not None:
             return workspace
         issued = self._issued.get(token)
         if issued is not None and issued[1] > time.monotonic():
             return issued[0]
         return None
+
+    def is_admin(self, token: str) -> bool:
+        """Every token but a workspace's non-admin (``-member``) token has admin access."""
+        return token not in self._members
 
     def issue_token(self, client_id: str, client_secret: str) -> tuple[str, int] | None:
         """An access token for a known client (client-credentials grant), else None."""
