@@ -184,16 +184,22 @@ def single(record: Record, ctx: Context) -> Record:
     paths = include_paths(ctx, kind)
     if paths:
         body["included"] = compound(kind, [record], paths, graph, ctx.api.prefix)
-    self_link = ctx.http.full_path.rstrip("?") if ctx.http.method == "GET" else body["data"]["links"]["self"]
+    self_link = _url(ctx, list(ctx.http.args.items(multi=True))) if ctx.http.method == "GET" \
+        else body["data"]["links"]["self"]
     body["links"] = {"self": self_link}
     body["jsonapi"] = VERSION
     return body
 
 
+def _url(ctx: Context, pairs: list[tuple[str, str]]) -> str:
+    """The request's path with ``pairs`` as its query, percent-encoded (``[`` and ``]`` too:
+    RFC 3986 allows them only in a host), so every link is a valid URI reference."""
+    return f"{ctx.http.path}?{urlencode(pairs, safe=',')}"
+
+
 def _page_url(ctx: Context, number: int, size: int) -> str:
     pairs = [(k, v) for k, v in ctx.http.args.items(multi=True) if k not in ("page[number]", "page[size]")]
-    pairs += [("page[number]", str(number)), ("page[size]", str(size))]
-    return f"{ctx.http.path}?{urlencode(pairs, safe='[],')}"
+    return _url(ctx, pairs + [("page[number]", str(number)), ("page[size]", str(size))])
 
 
 def envelope(page: Page, ctx: Context) -> Record:
@@ -205,13 +211,12 @@ def envelope(page: Page, ctx: Context) -> Record:
     if paths:
         body["included"] = compound(kind, page.items, paths, graph, ctx.api.prefix)
     number, size, last = page.number or 1, page.limit, page.last_number
-    body["links"] = {
-        "self": _page_url(ctx, number, size),
-        "first": _page_url(ctx, 1, size),
-        "last": _page_url(ctx, last, size),
-        "prev": _page_url(ctx, number - 1, size) if page.has_previous else None,
-        "next": _page_url(ctx, number + 1, size) if page.has_next else None,
-    }
+    links = {"self": _page_url(ctx, number, size), "first": _page_url(ctx, 1, size), "last": _page_url(ctx, last, size)}
+    if page.has_previous:
+        links["prev"] = _page_url(ctx, number - 1, size)
+    if page.has_next:
+        links["next"] = _page_url(ctx, number + 1, size)
+    body["links"] = links
     body["meta"] = {"page": {"number": number, "size": size, "total": page.total, "total_pages": last,
                              "next": number + 1 if page.has_next else None}}
     body["jsonapi"] = VERSION
@@ -245,5 +250,6 @@ def render_error(error: ApiError) -> Record:
         item = {**base, "detail": text}
         if source is not None:
             item["source"] = source
-        errors.append(item)
+        if item not in errors:  # two schema branches may report one problem twice
+            errors.append(item)
     return {"errors": errors or [{**base, "detail": error.message}], "jsonapi": VERSION}
