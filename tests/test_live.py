@@ -13,6 +13,7 @@ from .conftest import AUTH, ROOT
 READS = [
     "/payments/customers?limit=25",
     "/_sandbox/workspace",
+    "/commerce/api/v1/businesses?o=5c0a7e1d-2b3f-4c8a-9d6e-1f2a3b4c5d6e&sort=-name&include=customers,billing_address",
 ]
 
 

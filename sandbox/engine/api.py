@@ -47,6 +47,10 @@ class ApiDefinition:
     ``summarize`` tells a partner what a workspace holds for this API; ``error_shapes``
     are the other error shapes an operation may name with ``x-sandbox: {errors: <name>}``
     (an OAuth2 token route answers in RFC 6749's shape, not the API's).
+    ``single`` turns one record a handler returns into the API's body (default: the record
+    without its internal keys). ``media_type`` is the Content-Type of every answer;
+    ``admin_only`` refuses a workspace's non-admin token (403); ``closed_query`` makes an
+    undeclared query parameter a 400 (JSON:API requires it).
     """
 
     name: str
@@ -56,6 +60,10 @@ class ApiDefinition:
     fixtures: Callable[..., dict[str, list[dict[str, Any]]]] | None = None
     summarize: Callable[[Workspace], dict[str, Any]] | None = None
     error_shapes: dict[str, ErrorShape] = field(default_factory=dict)
+    single: Callable[[Any, "Context"], Any] | None = None
+    media_type: str = "application/json"
+    admin_only: bool = False
+    closed_query: bool = False
     prefix: str = ""
     controls: bool = True  # Prefer, latency, rate limits and the journal (engine.controls) apply
     spec: Spec = field(init=False, repr=False)

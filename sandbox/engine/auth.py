@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .errors import Detail, Unauthorized
+from .errors import Detail, Forbidden, Unauthorized
 from .spec import Operation
 from .store import Workspace
 
@@ -20,8 +20,10 @@ def bearer_token(authorization: str | None) -> str | None:
     return token.strip()
 
 
-def authenticate(op: Operation, authorization: str | None, registry: "Registry", realm: str) -> Workspace | None:
-    """The caller's workspace; None for an anonymous operation called without a token."""
+def authenticate(op: Operation, authorization: str | None, registry: "Registry", realm: str,
+                 admin_only: bool = False) -> Workspace | None:
+    """The caller's workspace; None for an anonymous operation called without a token.
+    ``admin_only``: a workspace's non-admin token is refused (403)."""
     token = bearer_token(authorization)
     if token is None:
         if op.anonymous:
@@ -40,4 +42,7 @@ def authenticate(op: Operation, authorization: str | None, registry: "Registry",
             [Detail("header.Authorization", "unknown or expired token")],
             {"WWW-Authenticate": f'Bearer realm="{realm}", error="invalid_token"'},
         )
+    if admin_only and not registry.is_admin(token):
+        raise Forbidden("This token has no admin access; use the workspace's admin token.",
+                        [Detail("header.Authorization", "this token has no admin access")])
     return workspace

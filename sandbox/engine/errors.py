@@ -49,6 +49,10 @@ class InvalidClient(ApiError):
     status, code = 401, "invalid_client"
 
 
+class Forbidden(ApiError):
+    status, code = 403, "forbidden"
+
+
 class NotFound(ApiError):
     status, code = 404, "not_found"
 

@@ -33,6 +33,12 @@ class Page:
     has_next: bool = False
     has_previous: bool = False
     total: int | None = None
+    number: int | None = None  # page-number strategy: this page's number, from 1
+
+    @property
+    def last_number(self) -> int:
+        """The number of the last page (an empty list has one, empty, page)."""
+        return max(1, -(-(self.total or 0) // self.limit))
 
     @property
     def next_cursor(self) -> str | None:
@@ -111,6 +117,19 @@ def cursor_page(collection: Collection, *, parent: Any = None, match: Callable[[
         has_previous=has_previous,
         total=sum(1 for _ in walk(None, False)) if count_total else None,
     )
+
+
+def number_page(records: Iterator[Record], *, number: int, size: int) -> Page:
+    """Page-number pagination (JSON:API ``page[number]`` / ``page[size]``) over an ordered,
+    already-filtered sequence; the whole sequence is counted for the page total."""
+    items: list[Record] = []
+    start = (number - 1) * size
+    total = 0
+    for total, record in enumerate(records, start=1):
+        if start < total <= start + size:
+            items.append(record)
+    return Page(items=items, limit=size, offset=start, has_next=total > start + size,
+                has_previous=number > 1, total=total, number=number)
 
 
 def offset_page(records: Iterator[Record], *, limit: int, offset: int) -> Page:

@@ -25,13 +25,18 @@ def public(value: Any) -> Any:
     return value
 
 
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None,
+                  mimetype: str = "application/json") -> Response:
+    if status == 204:  # No Content: no body, so no Content-Type either
+        response = Response(status=204, headers=headers)
+        response.headers.remove("Content-Type")
+        return response
     text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
-    return Response(text, status=status, headers=headers, mimetype="application/json")
+    return Response(text, status=status, headers=headers, mimetype=mimetype)
 
 
 def error_response(api: ApiDefinition, error: ApiError) -> Response:
-    return json_response(api.render_error(error), error.status, error.headers)
+    return json_response(api.render_error(error), error.status, error.headers, api.media_type)
 
 
 class ServerFault(Exception):
@@ -54,7 +59,7 @@ def build_blueprint(api: ApiDefinition, registry: "Registry", settings: "Setting
 
 
 def _view(api: ApiDefinition, op, registry: "Registry", settings: "Settings"):
-    validate = RequestValidator(op, check=settings.validate)
+    validate = RequestValidator(op, check=settings.validate, closed_query=api.closed_query)
     check_response = ResponseValidator(op) if settings.strict else None
     handler = api.handler(op)
     shape = api.error_shape(op)
@@ -69,7 +74,8 @@ def _view(api: ApiDefinition, op, registry: "Registry", settings: "Settings"):
             return json_response(body, status, error.headers)
 
     def serve(path_args: dict[str, str]) -> Response:
-        workspace = authenticate(op, request.headers.get("Authorization"), registry, api.name)
+        workspace = authenticate(op, request.headers.get("Authorization"), registry, api.name,
+                                 admin_only=api.admin_only)
         valid = validate(path_args, request.args, request.headers, request.mimetype,
                          lambda: request.get_data(cache=True))
         ctx = Context(api, op, valid, workspace, registry, request)
@@ -84,13 +90,15 @@ def _view(api: ApiDefinition, op, registry: "Registry", settings: "Settings"):
             assert api.envelope is not None, f"{api.name} returns pages but has no envelope"
             body.items = [public(r) for r in body.items]
             body = api.envelope(body, ctx)
+        elif api.single is not None and reply.status != 204:
+            body = api.single(body, ctx)
         else:
             body = public(body)
         if check_response is not None:
             problems = check_response.problems(reply.status, body)
             if problems:
                 raise ServerFault(f"{op.operation_id} answered against its spec: {problems}")
-        return json_response(body, reply.status, reply.headers)
+        return json_response(body, reply.status, reply.headers, api.media_type)
 
     view.__name__ = op.operation_id
     return view

@@ -136,9 +136,10 @@ def parse_body(raw: bytes, mimetype: str, declared: frozenset[str] = frozenset()
 class RequestValidator:
     """Parses and (if ``check``) validates one operation's requests; built once at start-up."""
 
-    def __init__(self, op: Operation, check: bool = True) -> None:
+    def __init__(self, op: Operation, check: bool = True, closed_query: bool = False) -> None:
         self.op = op
         self.check = check
+        self.known_query = frozenset(p.name for p in op.parameters if p.location == "query") if closed_query else None
         self.params = [_ParamCheck(p, check) for p in op.parameters]
         self.bodies = {m: compile_schema(s) for m, s in op.body_media.items()} if check else {}
         self.declared = {m: frozenset(s.get("properties", {})) for m, s in op.body_media.items()}
@@ -157,6 +158,9 @@ class RequestValidator:
                 value = headers.get(check.param.name)
                 values = [] if value is None else [value]
             check(values, out.setdefault(location, {}), problems)
+        if self.check and self.known_query is not None:
+            problems.extend(Detail(f"query.{name}", "is not a query parameter of this operation")
+                            for name in query if name not in self.known_query)
         if problems:
             raise BadRequest(summarize(problems), problems)
         body = self._body(mimetype, raw_body) if self.op.body_media else None
@@ -191,7 +195,8 @@ class ResponseValidator:
         self.op = op
         self.validators: dict[str, jsonschema_rs.Validator] = {}
         for status, response in op.responses.items():
-            schema = response.get("content", {}).get(JSON, {}).get("schema")
+            content = response.get("content", {})
+            schema = (content.get(JSON) or next(iter(content.values()), {})).get("schema")
             if schema is not None:
                 self.validators[status] = compile_schema(schema)
 

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 TOKEN_LIFETIME = 3600
 Dataset = dict[str, dict[str, Collection]]  # api -> collection name -> shared base collection
+MEMBER_SUFFIX = "-member"  # a workspace's non-admin token: its admin token + this suffix
 
 
 class Registry:
@@ -46,6 +47,7 @@ class Registry:
         self._by_token: dict[str, Workspace] = {}
         self._by_name: dict[str, Workspace] = {}
         self._swept = time.monotonic()
+        self._members: dict[str, Workspace] = {}  # non-admin tokens
         self._by_client: dict[str, Workspace] = {}
         self._issued: dict[str, tuple[Workspace, float]] = {}
         self.default = self.create("default", token=settings.token, client_id=settings.client_id,
@@ -125,6 +127,7 @@ class Registry:
             with self._lock:
                 self._check_room_for(workspace.name, may_sweep=False)
                 self._by_token[workspace.token] = workspace
+                self._members[workspace.token + MEMBER_SUFFIX] = workspace
                 self._by_client[workspace.client_id] = workspace
                 self._by_name[workspace.name] = workspace
         except BaseException:
@@ -169,6 +172,7 @@ class Registry:
     def _remove(self, workspace: Workspace) -> None:
         workspace.alive = False
         self._by_token.pop(workspace.token, None)
+        self._members.pop(workspace.token + MEMBER_SUFFIX, None)
         self._by_client.pop(workspace.client_id, None)
         self._by_name.pop(workspace.name, None)
         self._issued = {t: v for t, v in self._issued.items() if v[0] is not workspace}
@@ -257,7 +261,7 @@ class Registry:
     # -- credentials ---------------------------------------------------------------------
 
     def by_bearer(self, token: str) -> Workspace | None:
-        workspace = self._by_token.get(token)
+        workspace = self._by_token.get(token) or self._members.get(token)
         if workspace is None:
             issued = self._issued.get(token)
             if issued is not None and issued[1] > time.monotonic():
@@ -271,6 +275,10 @@ class Registry:
             return None
         workspace.last_used = time.monotonic()
         return workspace
+
+    def is_admin(self, token: str) -> bool:
+        """Every token but a workspace's non-admin (``-member``) token has admin access."""
+        return token not in self._members
 
     def issue_token(self, client_id: str, client_secret: str) -> tuple[str, int] | None:
         """An access token for a known client (client-credentials grant), else None."""

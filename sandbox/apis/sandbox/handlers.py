@@ -119,3 +119,12 @@ def get_spec(ctx: Context) -> dict[str, Any]:
 def load_fixtures(ctx: Context) -> dict[str, Any]:
     loaded = ctx.registry.load(ctx.workspace, ctx.body, "the scenario")
     return {"loaded": loaded, "workspace": describe(ctx, ctx.workspace)}
+
+
+def simulate_commerce_checkout(ctx: Context) -> dict[str, Any]:
+    """The commerce API's automatic business assignment, end to end (see ``commerce.checkout``)."""
+    from ..commerce.checkout import checkout
+
+    body = ctx.body
+    return checkout(ctx.workspace, body["organization_id"], body["email"], body.get("company_name"),
+                    body.get("first_name", ""), body.get("last_name", ""))

@@ -1,0 +1,255 @@
+"""JSON:API 1.1 documents for the commerce API: resource objects, linkage, compound documents,
+page links and error objects.
+
+Stored records are flat (``id``, attributes, and ``*_id`` keys for to-one links); each
+resource type says which keys are attributes and how each relationship is found. A
+``Graph`` answers those lookups for one request, within one organization, building the
+reverse indexes (a business's customers) once.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any, Callable
+from urllib.parse import urlencode
+
+from werkzeug.http import HTTP_STATUS_CODES
+
+from ...engine.api import Context
+from ...engine.errors import ApiError, BadRequest, Detail
+from ...engine.pagination import Page
+from ...engine.store import Collection
+
+Record = dict[str, Any]
+VERSION = {"version": "1.1"}
+_ENTRY_NAMESPACE = uuid.UUID("9a4b6f0e-3c1d-4e2a-8b7f-5d6c0e1f2a3b")
+
+
+class Graph:
+    """Related records of one organization, looked up for one request."""
+
+    def __init__(self, collection: Callable[[str], Collection], organization_id: str) -> None:
+        self.collection = collection
+        self.organization_id = organization_id
+        self._customers_by_business: dict[str, list[Record]] | None = None
+
+    def get(self, collection: str, record_id: str | None) -> Record | None:
+        return None if record_id is None else self.collection(collection).get(record_id)
+
+    def customers_of(self, business: Record) -> list[Record]:
+        if self._customers_by_business is None:
+            index: dict[str, list[Record]] = {}
+            for customer in self.collection("customers").values(parent=self.organization_id):
+                if customer["business_id"] is not None:
+                    index.setdefault(customer["business_id"], []).append(customer)
+            self._customers_by_business = index
+        return self._customers_by_business.get(business["id"], [])
+
+    def balances_of(self, business: Record) -> list[Record]:
+        return list(self.collection("customer_balances").values(parent=business["id"]))
+
+
+def custom_entries(business: Record) -> list[Record]:
+    """A business's ``custom_entry_map`` as entry records (ids derived from business and field)."""
+    return [{"id": str(uuid.uuid5(_ENTRY_NAMESPACE, f"{business['id']}:{field_id}")), "value": value,
+             "field_id": field_id} for field_id, value in business["custom_entry_map"].items()]
+
+
+@dataclass(frozen=True)
+class Relation:
+    type: str
+    many: bool
+    resolve: Callable[[Graph, Record], Any]  # -> a record, None, or a list of records
+
+
+def _to_one(collection: str, key: str) -> Callable[[Graph, Record], Record | None]:
+    return lambda graph, record: graph.get(collection, record.get(key))
+
+
+@dataclass(frozen=True)
+class ResourceType:
+    attributes: tuple[str, ...]
+    relations: dict[str, Relation]
+    self_path: str | None = None  # e.g. "/api/v1/businesses/{id}": the resource has a self link
+
+
+_CUSTOMER = {"customer": Relation("customers", False, _to_one("customers", "customer_id"))}
+TYPES: dict[str, ResourceType] = {
+    "businesses": ResourceType(
+        ("name", "brand_name", "domain", "billing_email", "vat_id", "notes", "custom_entry_map",
+         "created_at", "updated_at"),
+        {
+            "billing_address": Relation("addresses", False, _to_one("addresses", "billing_address_id")),
+            "customers": Relation("customers", True, lambda g, r: g.customers_of(r)),
+            "customer_balances": Relation("customer-balances", True, lambda g, r: g.balances_of(r)),
+            "logo_image": Relation("images", False, _to_one("images", "logo_image_id")),
+            "payment_setup": Relation("payment-setups", False, _to_one("payment_setups", "payment_setup_id")),
+            "custom_entries": Relation("custom-entries", True, lambda g, r: custom_entries(r)),
+        },
+        self_path="/api/v1/businesses/{id}",
+    ),
+    "customers": ResourceType(
+        ("first_name", "last_name", "email", "company_name", "created_at", "updated_at"),
+        {"business": Relation("businesses", False, _to_one("businesses", "business_id"))},
+    ),
+    "orders": ResourceType(("number", "status", "currency", "total_amount", "created_at"), _CUSTOMER),
+    "plan-subscriptions": ResourceType(
+        ("plan_name", "status", "billing_interval", "price_amount", "currency", "starts_at", "ends_at",
+         "created_at"), _CUSTOMER),
+    "bookings": ResourceType(("title", "status", "starts_at", "ends_at", "created_at"), _CUSTOMER),
+    "addresses": ResourceType(("line1", "line2", "postal_code", "city", "region", "country_code"), {}),
+    "images": ResourceType(("url", "content_type", "width", "height"), {}),
+    "customer-balances": ResourceType(("currency", "balance_amount", "created_at"), {}),
+    "payment-setups": ResourceType(("method", "status", "mandate_reference", "created_at"), {}),
+    "custom-fields": ResourceType(("name", "field_type", "created_at"), {}),
+    "custom-entries": ResourceType(
+        ("value",), {"field": Relation("custom-fields", False, _to_one("custom_fields", "field_id"))}),
+}
+
+
+def _related(relation: Relation, graph: Graph, record: Record) -> list[Record]:
+    found = relation.resolve(graph, record)
+    if relation.many:
+        return list(found)
+    return [] if found is None else [found]
+
+
+def resource(kind: str, record: Record, graph: Graph, prefix: str) -> Record:
+    """The resource object of ``record``: attributes, every relationship with linkage, self link."""
+    spec = TYPES[kind]
+    out: Record = {"type": kind, "id": record["id"], "attributes": {a: record[a] for a in spec.attributes}}
+    if spec.relations:
+        relationships = {}
+        for name, relation in spec.relations.items():
+            linkage = [{"type": relation.type, "id": r["id"]} for r in _related(relation, graph, record)]
+            relationships[name] = {"data": linkage if relation.many else (linkage[0] if linkage else None)}
+        out["relationships"] = relationships
+    if spec.self_path:
+        path = spec.self_path.format(id=record["id"])
+        out["links"] = {"self": f"{prefix}{path}?{urlencode({'o': graph.organization_id})}"}
+    return out
+
+
+def include_paths(ctx: Context, kind: str) -> list[tuple[str, ...]]:
+    """The ``include`` parameter as relationship paths, each checked against the type graph."""
+    raw = ctx.query.get("include")
+    if raw is None:
+        return []
+    paths = []
+    for text in raw.split(","):
+        current = kind
+        steps = tuple(text.split("."))
+        for step in steps:
+            relations = TYPES[current].relations
+            if step not in relations:
+                known = ", ".join(sorted(relations)) or "none"
+                raise BadRequest(f"{text!r} is not an include path of {kind}.",
+                                 [Detail("query.include", f"{text!r} is not an include path of {kind} "
+                                                          f"({step!r} is not a relationship of {current}; known: {known})")])
+            current = relations[step].type
+        paths.append(steps)
+    return paths
+
+
+def compound(kind: str, records: list[Record], paths: list[tuple[str, ...]], graph: Graph, prefix: str) -> list[Record]:
+    """``included``: every resource the paths reach, once, in the order first reached; never
+    a resource of the primary data."""
+    seen = {(kind, r["id"]) for r in records}
+    out: list[Record] = []
+    for path in paths:
+        frontier = [(kind, r) for r in records]
+        for step in path:
+            reached: dict[tuple[str, str], tuple[str, Record]] = {}
+            for current, record in frontier:
+                relation = TYPES[current].relations[step]
+                for target in _related(relation, graph, record):
+                    key = (relation.type, target["id"])
+                    reached.setdefault(key, (relation.type, target))
+                    if key not in seen:
+                        seen.add(key)
+                        out.append(resource(relation.type, target, graph, prefix))
+            frontier = list(reached.values())
+    return out
+
+
+def _organization(ctx: Context) -> str:
+    return ctx.query["o"]
+
+
+def single(record: Record, ctx: Context) -> Record:
+    """A document whose primary data is one resource (the operation's ``x-sandbox.type``)."""
+    kind = ctx.op.sandbox["type"]
+    graph = Graph(ctx.collection, _organization(ctx))
+    body: Record = {"data": resource(kind, record, graph, ctx.api.prefix)}
+    paths = include_paths(ctx, kind)
+    if paths:
+        body["included"] = compound(kind, [record], paths, graph, ctx.api.prefix)
+    self_link = _url(ctx, list(ctx.http.args.items(multi=True))) if ctx.http.method == "GET" \
+        else body["data"]["links"]["self"]
+    body["links"] = {"self": self_link}
+    body["jsonapi"] = VERSION
+    return body
+
+
+def _url(ctx: Context, pairs: list[tuple[str, str]]) -> str:
+    """The request's path with ``pairs`` as its query, percent-encoded (``[`` and ``]`` too:
+    RFC 3986 allows them only in a host), so every link is a valid URI reference."""
+    return f"{ctx.http.path}?{urlencode(pairs, safe=',')}"
+
+
+def _page_url(ctx: Context, number: int, size: int) -> str:
+    pairs = [(k, v) for k, v in ctx.http.args.items(multi=True) if k not in ("page[number]", "page[size]")]
+    return _url(ctx, pairs + [("page[number]", str(number)), ("page[size]", str(size))])
+
+
+def envelope(page: Page, ctx: Context) -> Record:
+    """A document whose primary data is a page of resources, with page links and totals."""
+    kind = ctx.op.sandbox["type"]
+    graph = Graph(ctx.collection, _organization(ctx))
+    body: Record = {"data": [resource(kind, r, graph, ctx.api.prefix) for r in page.items]}
+    paths = include_paths(ctx, kind)
+    if paths:
+        body["included"] = compound(kind, page.items, paths, graph, ctx.api.prefix)
+    number, size, last = page.number or 1, page.limit, page.last_number
+    links = {"self": _page_url(ctx, number, size), "first": _page_url(ctx, 1, size), "last": _page_url(ctx, last, size)}
+    if page.has_previous:
+        links["prev"] = _page_url(ctx, number - 1, size)
+    if page.has_next:
+        links["next"] = _page_url(ctx, number + 1, size)
+    body["links"] = links
+    body["meta"] = {"page": {"number": number, "size": size, "total": page.total, "total_pages": last,
+                             "next": number + 1 if page.has_next else None}}
+    body["jsonapi"] = VERSION
+    return body
+
+
+def _source(field: str) -> dict[str, str] | None:
+    """``query.sort`` -> parameter; ``body.data.type`` -> pointer; ``header.X`` -> header."""
+    where, _, rest = field.partition(".")
+    if where == "query" and rest:
+        return {"parameter": rest}
+    if where == "header" and rest:
+        return {"header": rest}
+    if where == "body":
+        parts = rest.split(".") if rest else []
+        return {"pointer": "".join("/" + p.replace("~", "~0").replace("/", "~1") for p in parts)}
+    return None
+
+
+def render_error(error: ApiError) -> Record:
+    """A JSON:API error document: one error object per problem, each with its source."""
+    base = {"status": str(error.status), "code": error.code,
+            "title": HTTP_STATUS_CODES.get(error.status, "Error")}
+    errors = []
+    for detail in error.details:
+        source = _source(detail.field)
+        if source is not None:
+            text = detail.message
+        else:  # a path parameter: JSON:API has no source member for it
+            text = error.message if len(error.details) == 1 else f"{detail.field}: {detail.message}"
+        item = {**base, "detail": text}
+        if source is not None:
+            item["source"] = source
+        if item not in errors:  # two schema branches may report one problem twice
+            errors.append(item)
+    return {"errors": errors or [{**base, "detail": error.message}], "jsonapi": VERSION}
