@@ -12,14 +12,14 @@ import yaml
 from openapi_spec_validator import validate
 
 from fixtures import build_datasets
-from sandbox.apis import billing, exemptions, payments
+from sandbox.apis import billing, commerce, exemptions, payments
 from sandbox.engine.provenance import document_view, unmarked
 from sandbox.engine.spec import resolve_refs
 from sandbox.engine.validation import compile_schema
 
 from .conftest import AUTH, ROOT
 
-APIS = ["billing", "exemptions", "payments"]
+APIS = ["billing", "commerce", "exemptions", "payments"]
 
 
 def raw(api: str) -> dict[str, Any]:
@@ -195,7 +195,7 @@ def test_the_strict_spec_takes_the_example_shape_only():
 
 @pytest.fixture(scope="module")
 def datasets():
-    definitions = [api.API for api in (billing, exemptions, payments)]
+    definitions = [api.API for api in (billing, commerce, exemptions, payments)]
     for definition in definitions:
         if not hasattr(definition, "spec"):
             definition.load()
