@@ -168,7 +168,7 @@ def test_export_then_import_into_a_new_workspace_round_trips_every_record(client
     client.delete(f"/payments/customers/{first['id']}", headers=token)
     exported = client.get("/_sandbox/workspace/export", headers=token).get_json()
     assert (exported["seed"], exported["scale"]) == (5, 1)
-    assert set(exported["data"]) == {"billing", "exemptions", "payments"}
+    assert set(exported["data"]) == {"billing", "commerce", "exemptions", "payments"}
     customers = {c["id"]: c for c in exported["data"]["payments"]["customers"]}
     assert customers[made["id"]] == made and customers[first["id"]]["status"] == "archived"
     before = reads(client, token)
