@@ -8,9 +8,12 @@ from __future__ import annotations
 import bisect
 import random
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator
+
+Journal = list[tuple["Collection", str, "Record | None"]]  # (collection, id, record before the change)
 
 Record = dict[str, Any]
 Key = tuple[Any, ...]
@@ -29,6 +32,7 @@ class Collection:
         self.parent_field = parent_field
         self._records: dict[str, Record] = {}
         self._keys: dict[Any, list[Key]] = {}  # partition -> sorted keys (None: everything)
+        self.journal: Journal | None = None     # set during a transaction: how to undo each change
 
     def key(self, record: Record) -> Key:
         return tuple(record[f] for f in self.order) + (record["id"],)
@@ -49,14 +53,19 @@ class Collection:
 
     def put(self, record: Record) -> Record:
         self.delete(record["id"])
+        self._insert(record)
+        return record
+
+    def _insert(self, record: Record) -> None:
         self._records[record["id"]] = record
         key = self.key(record)
         for part in self._partitions(record):
             bisect.insort(self._keys.setdefault(part, []), key)
-        return record
 
     def delete(self, record_id: str) -> Record | None:
         old = self._records.pop(record_id, None)
+        if self.journal is not None:
+            self.journal.append((self, record_id, old))
         if old is not None:
             key = self.key(old)
             for part in self._partitions(old):
@@ -115,6 +124,31 @@ class Workspace:
 
     def collection(self, api: str, name: str) -> Collection:
         return self.collections[api][name]
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All or nothing: if the block raises, every record, the id sequence and the clock
+        are put back as they were, so a failed write leaves the workspace untouched."""
+        journal: Journal = []
+        collections = [c for by_name in self.collections.values() for c in by_name.values()]
+        rng, last_now = self.rng.getstate(), self._last_now
+        for collection in collections:
+            collection.journal = journal
+        try:
+            yield
+        except BaseException:
+            for collection in collections:
+                collection.journal = None
+            for collection, record_id, old in reversed(journal):
+                collection.delete(record_id)
+                if old is not None:
+                    collection._insert(old)
+            self.rng.setstate(rng)
+            self._last_now = last_now
+            raise
+        finally:
+            for collection in collections:
+                collection.journal = None
 
     def now(self) -> datetime:
         """The current time at millisecond precision, strictly increasing within the workspace,

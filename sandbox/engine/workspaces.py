@@ -7,7 +7,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from .scenarios import apply_scenario, check_scenario, read_scenario
+from .scenarios import apply_scenario, check_references, check_scenario, read_scenario
 from .store import Workspace
 
 if TYPE_CHECKING:
@@ -68,9 +68,11 @@ class Registry:
             self.load(workspace, scenario, source)
 
     def load(self, workspace: Workspace, scenario: dict[str, Any], source: str = "scenario") -> dict[str, dict[str, int]]:
-        """Check a scenario against the specs and the workspace, then load it whole."""
-        with workspace.lock:
-            check_scenario(scenario, self.apis, workspace, source)
+        """Check a scenario against the specs (without the workspace's lock: a big one takes
+        time), then, holding the lock, its parent ids against the workspace, and load it whole."""
+        check_scenario(scenario, self.apis, source)
+        with workspace.lock, workspace.transaction():
+            check_references(scenario, self.apis, workspace, source)
             return apply_scenario(scenario, workspace)
 
     def reset(self, workspace: Workspace) -> Workspace:
