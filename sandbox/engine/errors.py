@@ -97,16 +97,19 @@ class UnsupportedMediaType(ApiError):
     status, code = 415, "unsupported_media_type"
 
 
+# Over a size limit: the status says which; the code is one every API's error shape already
+# documents (the specs enumerate their codes), so these bodies stay in each API's shape.
+
 class PayloadTooLarge(ApiError):
-    status, code = 413, "payload_too_large"
+    status, code = 413, "invalid_request"
 
 
 class UriTooLong(ApiError):
-    status, code = 414, "uri_too_long"
+    status, code = 414, "invalid_request"
 
 
 class HeadersTooLarge(ApiError):
-    status, code = 431, "headers_too_large"
+    status, code = 431, "invalid_request"
 
 
 class ValidationFailed(ApiError):

@@ -114,6 +114,7 @@ class Workspace:
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     rng: random.Random = field(init=False, repr=False)
     _last_now: datetime = field(default=datetime.min.replace(tzinfo=timezone.utc), repr=False)
+    _journal: Journal | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.restart_ids()
@@ -128,26 +129,34 @@ class Workspace:
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """All or nothing: if the block raises, every record, the id sequence and the clock
-        are put back as they were, so a failed write leaves the workspace untouched."""
+        are put back as they were, so a failed write leaves the workspace untouched.
+        A transaction inside another is part of the outer one."""
+        if self._journal is not None:
+            yield
+            return
         journal: Journal = []
-        collections = [c for by_name in self.collections.values() for c in by_name.values()]
+        collections_before = self.collections
+        touched = [c for by_name in self.collections.values() for c in by_name.values()]
         rng, last_now = self.rng.getstate(), self._last_now
-        for collection in collections:
+        self._journal = journal
+        for collection in touched:
             collection.journal = journal
         try:
             yield
         except BaseException:
-            for collection in collections:
+            for collection in touched:
                 collection.journal = None
             for collection, record_id, old in reversed(journal):
                 collection.delete(record_id)
                 if old is not None:
                     collection._insert(old)
+            self.collections = collections_before  # a reset inside swapped in new collections
             self.rng.setstate(rng)
             self._last_now = last_now
             raise
         finally:
-            for collection in collections:
+            self._journal = None
+            for collection in touched:
                 collection.journal = None
 
     def now(self) -> datetime:
