@@ -25,7 +25,7 @@ from waitress.task import ErrorTask
 
 from .engine.validation import MAX_BODY
 
-MAX_HEADERS = 64 * 1024      # bytes of request line plus headers
+MAX_HEADERS = 128 * 1024     # bytes of request line plus headers (a query over MAX_QUERY gets the app's 414 first)
 IDLE_TIMEOUT = 30            # seconds a connection may stay silent before it is closed
 MAX_CONNECTIONS = 1000
 _REQUEST_LINE = re.compile(rb"^\s*[A-Z]+ (\S+)")

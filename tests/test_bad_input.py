@@ -6,8 +6,10 @@ import json
 
 import pytest
 
+from sandbox import create_app
 from sandbox.engine.errors import MAX_DETAILS
 from sandbox.engine.validation import MAX_BODY
+from sandbox.settings import Settings
 
 from .conftest import AUTH
 
@@ -92,3 +94,11 @@ def test_dates_at_the_edge_of_time_are_a_400(client, name, value):
 def test_a_leap_second_inside_the_range_still_works(client):
     response = client.get("/payments/customers?created_at_start=2016-12-31T23:59:60Z&limit=1", headers=AUTH)
     assert response.status_code == 200
+
+
+def test_dates_at_the_edge_of_time_are_a_400_even_without_validation():
+    client = create_app(Settings(validate=False)).test_client()
+    response = client.get("/payments/customers?created_at_start=9999-12-31T23:59:60Z", headers=AUTH)
+    assert response.status_code == 400
+    assert response.get_json()["details"] == [{"field": "query.created_at_start",
+                                               "message": "is not an RFC 3339 date-time"}]

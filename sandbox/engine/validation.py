@@ -27,7 +27,7 @@ FORM = "application/x-www-form-urlencoded"
 _INTEGER = re.compile(r"^[+-]?[0-9]+$")
 _NUMBER = re.compile(r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$")
 MAX_BODY = 1024 * 1024            # bytes of a request body (a scenario file included)
-MAX_QUERY = 8 * 1024               # bytes of a query string
+MAX_QUERY = 64 * 1024              # bytes of a query string (the longest valid one, exemptions, is ~48 KB encoded)
 MAX_DEPTH = 32                     # nesting of a JSON body (the deepest spec needs under 10)
 MAX_DIGITS = 4300                  # Python's own limit on converting digits to an int
 EARLIEST = datetime(1, 1, 2, tzinfo=timezone.utc)      # a day inside Python's range at both ends,
