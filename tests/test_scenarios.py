@@ -163,3 +163,31 @@ def test_loading_the_same_scenario_twice_replaces_its_records(client):
         assert response.status_code == 200
     users = client.get(f"/payments/customers/{ARCHIVED_ID}/users", headers=AUTH).get_json()["data"]
     assert len(users) == 1
+
+
+def test_records_are_checked_without_holding_the_workspace_lock(client, monkeypatch):
+    """A big scenario takes a while to check; reads of the same workspace must not wait for it."""
+    import threading
+
+    from sandbox.apis.sandbox import handlers
+
+    workspace = client.application.extensions["sandbox"]["registry"].default
+    free_while_checking = []
+
+    def try_lock() -> None:
+        free = workspace.lock.acquire(blocking=False)
+        free_while_checking.append(free)
+        if free:
+            workspace.lock.release()
+
+    def check(*args, **kwargs):
+        probe = threading.Thread(target=try_lock)
+        probe.start()
+        probe.join()
+        return real(*args, **kwargs)
+
+    real = handlers.check_scenario
+    monkeypatch.setattr(handlers, "check_scenario", check)
+    response = client.post("/_sandbox/fixtures", headers=AUTH, json=scenario("payments-archived-customer.yaml"))
+    assert response.status_code == 200
+    assert free_while_checking == [True]

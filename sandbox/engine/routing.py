@@ -69,6 +69,7 @@ def _view(api: ApiDefinition, op, registry: "Registry", settings: "Settings"):
     validate = RequestValidator(op, check=settings.validate)
     check_response = ResponseValidator(op) if settings.strict else None
     handler = api.handler(op)
+    prepare = getattr(handler, "prepare", None)  # checks that need no lock (a scenario's records)
     writes = op.method not in ("get", "head")
 
     def render(ctx: Context, result: Any) -> Response:
@@ -93,6 +94,8 @@ def _view(api: ApiDefinition, op, registry: "Registry", settings: "Settings"):
         valid = validate(path_args, request.args, request.headers, request.mimetype,
                          lambda: request.get_data(cache=True))
         ctx = Context(api, op, valid, workspace, registry, request)
+        if prepare is not None:
+            prepare(ctx)
         with _exclusive(workspace, writes):
             return render(ctx, handler(ctx))
 

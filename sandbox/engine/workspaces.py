@@ -31,6 +31,8 @@ class Registry:
         self.settings = settings
         self._datasets = build_datasets(apis, settings.seed, settings.scale, settings.today)
         self._scenarios = [(str(path), read_scenario(path)) for path in settings.fixtures]
+        for source, scenario in self._scenarios:  # once here; each fill checks only parent ids
+            check_scenario(scenario, apis, source)
         self._lock = threading.Lock()
         self._by_token: dict[str, Workspace] = {}
         self._by_client: dict[str, Workspace] = {}
@@ -65,12 +67,17 @@ class Registry:
                     target.put(record)
             workspace.collections[api.name] = collections
         for source, scenario in self._scenarios:
-            self.load(workspace, scenario, source)
+            self.apply(workspace, scenario, source)
 
     def load(self, workspace: Workspace, scenario: dict[str, Any], source: str = "scenario") -> dict[str, dict[str, int]]:
         """Check a scenario against the specs (without the workspace's lock: a big one takes
         time), then, holding the lock, its parent ids against the workspace, and load it whole."""
         check_scenario(scenario, self.apis, source)
+        return self.apply(workspace, scenario, source)
+
+    def apply(self, workspace: Workspace, scenario: dict[str, Any], source: str) -> dict[str, dict[str, int]]:
+        """A scenario whose records were checked (``check_scenario``): holding the workspace's
+        lock, its parent ids against the workspace, then the records, whole."""
         with workspace.lock, workspace.transaction():
             check_references(scenario, self.apis, workspace, source)
             return apply_scenario(scenario, workspace)

@@ -6,6 +6,7 @@ from typing import Any
 from ... import __version__
 from ...engine.api import Context, Reply
 from ...engine.errors import Conflict, Detail, NotFound
+from ...engine.scenarios import check_scenario
 from ...engine.store import Workspace
 
 
@@ -63,6 +64,13 @@ def get_spec(ctx: Context) -> dict[str, Any]:
     raise NotFound(f"No API named {name!r}; the sandbox serves {known}.", [Detail("path.api", "unknown API")])
 
 
+def _check_fixtures(ctx: Context) -> None:
+    check_scenario(ctx.body, ctx.registry.apis, "the scenario")
+
+
 def load_fixtures(ctx: Context) -> dict[str, Any]:
-    loaded = ctx.registry.load(ctx.workspace, ctx.body, "the scenario")
+    loaded = ctx.registry.apply(ctx.workspace, ctx.body, "the scenario")
     return {"loaded": loaded, "workspace": describe(ctx, ctx.workspace)}
+
+
+load_fixtures.prepare = _check_fixtures  # type: ignore[attr-defined]  # the slow part, before the lock
