@@ -106,6 +106,7 @@ def _access_log(app: Callable) -> Callable:
 
 def serve(app: Flask, sock: socket.socket, threads: int = 4, access_log: bool = False) -> None:
     """Serve ``app`` on an already bound socket until the process is stopped."""
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "Task queue depth is 1": noise, not news
     server = create_server(
         _access_log(app) if access_log else app,
         sockets=[sock],
