@@ -36,6 +36,15 @@ HTTP_METHODS = sorted(m.upper() for m in METHODS if m not in ("head",))
 TIMEOUT = 10  # seconds: a bound on any one answer, far above what a request takes
 
 
+def _is_json(media: str) -> bool:
+    return media == JSON or media.endswith("+json")
+
+
+def _json_schema(response: dict[str, Any]) -> dict[str, Any] | None:
+    """The schema of a response's JSON body, whatever JSON media type it is declared under."""
+    return next((c["schema"] for m, c in response.get("content", {}).items() if _is_json(m) and "schema" in c), None)
+
+
 def _example(schema: dict[str, Any]) -> Any:
     """A value that passes ``schema`` (a path or query parameter): its example, enum, default,
     or the smallest string its pattern or format admits."""
@@ -82,12 +91,17 @@ class Target:
         return [p for p in self.op.parameters if p.location == location]
 
     @property
+    def json_media(self) -> str | None:
+        """The operation's JSON body media type (``application/json``, ``application/vnd.api+json``...)."""
+        return next((m for m in self.op.body_media if _is_json(m)), None)
+
+    @property
     def json_body(self) -> bool:
-        return JSON in self.op.body_media
+        return self.json_media is not None
 
     def string_field(self) -> str:
         """A body property to put a bad string in (any name: the bad JSON is refused first)."""
-        properties = self.op.body_media.get(JSON, {}).get("properties", {})
+        properties = self.op.body_media.get(self.json_media, {}).get("properties", {})
         return next(iter(properties), "name")
 
     def date_fields(self) -> list[str]:
@@ -117,9 +131,13 @@ class Hostile:
     statuses: tuple[int, ...] = (400,)
 
 
-def _raw(body: bytes | str, content_type: str | None = JSON) -> dict[str, Any]:
+def _raw(body: bytes | str, content_type: str | None) -> dict[str, Any]:
     headers = {**AUTH, **({"Content-Type": content_type} if content_type else {})}
     return {"data": body, "headers": headers}
+
+
+def _json(target: Target, body: bytes | str) -> dict[str, Any]:
+    return _raw(body, target.json_media)
 
 
 def _query(target: Target, query: str) -> dict[str, Any]:
@@ -142,24 +160,24 @@ def _typed_query(target: Target) -> Any:
 
 
 HOSTILE = [
-    Hostile("deep-nesting", lambda t: t.json_body, lambda t: _raw("[" * 300 + "]" * 300)),
+    Hostile("deep-nesting", lambda t: t.json_body, lambda t: _json(t, "[" * 300 + "]" * 300)),
     Hostile("nesting-past-limit", lambda t: t.json_body,
-            lambda t: _raw(json.dumps({"a": json.loads("[" * MAX_DEPTH + "]" * MAX_DEPTH)}))),
-    Hostile("oversized-body", lambda t: True, lambda t: _raw(json.dumps({"name": "x" * MAX_BODY})), (413,)),
+            lambda t: _json(t, json.dumps({"a": json.loads("[" * MAX_DEPTH + "]" * MAX_DEPTH)}))),
+    Hostile("oversized-body", lambda t: True, lambda t: _raw(json.dumps({"name": "x" * MAX_BODY}), JSON), (413,)),
     Hostile("oversized-query", lambda t: True, lambda t: _query(t, "q=" + "x" * MAX_QUERY), (414,)),
     Hostile("non-utf8-body", lambda t: bool(t.op.body_media),
             lambda t: _raw(b'{"name": "\xff\xfe"}', next(iter(t.op.body_media)))),
-    Hostile("invalid-json", lambda t: t.json_body, lambda t: _raw('{"name": ')),
-    Hostile("nan", lambda t: t.json_body, lambda t: _raw('{"name": NaN}')),
-    Hostile("infinity", lambda t: t.json_body, lambda t: _raw('{"name": -Infinity}')),
-    Hostile("huge-float", lambda t: t.json_body, lambda t: _raw('{"name": 1e999}')),
-    Hostile("huge-integer", lambda t: t.json_body, lambda t: _raw('{"name": ' + "9" * 5000 + "}")),
+    Hostile("invalid-json", lambda t: t.json_body, lambda t: _json(t, '{"name": ')),
+    Hostile("nan", lambda t: t.json_body, lambda t: _json(t, '{"name": NaN}')),
+    Hostile("infinity", lambda t: t.json_body, lambda t: _json(t, '{"name": -Infinity}')),
+    Hostile("huge-float", lambda t: t.json_body, lambda t: _json(t, '{"name": 1e999}')),
+    Hostile("huge-integer", lambda t: t.json_body, lambda t: _json(t, '{"name": ' + "9" * 5000 + "}")),
     Hostile("huge-integer-query", lambda t: _typed_query(t) is not None and "integer" in _typed_query(t).schema.get("type", ""),
             lambda t: _query(t, f"{_typed_query(t).name}={'9' * 40}")),
-    Hostile("nul-in-body", lambda t: t.json_body, lambda t: _raw(b'{"name": "a\x00b"}')),
+    Hostile("nul-in-body", lambda t: t.json_body, lambda t: _json(t, b'{"name": "a\x00b"}')),
     Hostile("nul-in-query", lambda t: _typed_query(t) is not None, lambda t: _query(t, f"{_typed_query(t).name}=%00")),
-    Hostile("lone-surrogate", lambda t: t.json_body, lambda t: _raw(json.dumps({t.string_field(): "\ud800"}))),
-    Hostile("lone-surrogate-key", lambda t: t.json_body, lambda t: _raw('{"\\udfff": 1}')),
+    Hostile("lone-surrogate", lambda t: t.json_body, lambda t: _json(t, json.dumps({t.string_field(): "\ud800"}))),
+    Hostile("lone-surrogate-key", lambda t: t.json_body, lambda t: _json(t, '{"\\udfff": 1}')),
     Hostile("wrong-content-type", lambda t: bool(t.op.body_media), lambda t: _raw(b'{"name": "x"}', "text/plain"), (415,)),
     Hostile("missing-content-type", lambda t: bool(t.op.body_media), lambda t: _raw(b'{"name": "x"}', None), (415,)),
     Hostile("repeated-parameter", lambda t: bool(t.params("query")), _repeat),
@@ -173,13 +191,13 @@ HOSTILE = [
 def _error_schemas(api: ApiDefinition, op: Operation | None, status: int) -> list[dict[str, Any]]:
     """The schema an error must match: the operation's for that status, else the API's error
     shape as any of its operations documents it for a 4xx."""
-    if op is not None and str(status) in op.responses:
-        return [op.responses[str(status)]["content"][JSON]["schema"]]
+    if op is not None and _json_schema(op.responses.get(str(status), {})) is not None:
+        return [_json_schema(op.responses[str(status)])]
     schemas = []
     for other in api.spec.operations.values():
         for code, response in other.responses.items():
-            if code.startswith("4") and JSON in response.get("content", {}):
-                schemas.append(response["content"][JSON]["schema"])
+            if code.startswith("4") and _json_schema(response) is not None:
+                schemas.append(_json_schema(response))
     assert schemas, f"{api.name} documents no error body"
     return schemas
 
@@ -272,16 +290,15 @@ def test_merged_slashes_are_a_404_in_shape_not_a_redirect(hostile_app):
 # -- a write that fails leaves nothing behind --------------------------------------------
 
 def _valid_body(target: Target) -> dict[str, Any]:
+    """The operation's documented request example (an empty object where it has none)."""
     if not target.op.body_media:
         return {}
     media = next(iter(target.op.body_media))
     raw = target.api.spec.resolved["paths"][target.op.path][target.op.method]["requestBody"]["content"][media]
     if "example" not in raw:  # an empty object: enough to reach the handler of an optional body
-        return {} if not target.op.body_required else {"json": {}}
+        return {} if not target.op.body_required else {"data": "{}", "content_type": media}
     example = raw["example"]
-    if media == JSON:
-        return {"json": example}
-    return {"data": example, "content_type": media}
+    return {"data": json.dumps(example) if _is_json(media) else example, "content_type": media}
 
 
 def _real_ids(app, target: Target) -> Iterator[dict[str, str]]:
