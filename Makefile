@@ -1,39 +1,48 @@
-# make serve / make test each create or refresh .venv (when pyproject.toml changes) first.
+# make serve installs what serving needs; make test adds the test tools. Each step re-runs
+# when pyproject.toml or setup.py changes.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-stamp
+RUNTIME_STAMP := $(VENV)/.runtime-stamp
+TEST_STAMP    := $(VENV)/.test-stamp
 ARGS   ?=
 
 .PHONY: install serve test contract bench bench-scale clean
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(RUNTIME_STAMP): pyproject.toml setup.py | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(RUNTIME_STAMP)
+
+$(TEST_STAMP): $(RUNTIME_STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test]'
-	touch $(STAMP)
+	touch $(TEST_STAMP)
 
-install: $(STAMP)
+install: $(TEST_STAMP)
 
-serve: $(STAMP)
+serve: $(RUNTIME_STAMP)
 	$(BIN)/sandbox serve $(ARGS)
 
-test: $(STAMP)
+test: $(TEST_STAMP)
 	mkdir -p reports
 	$(BIN)/python -m pytest --junitxml=reports/junit.xml $(ARGS)
 
 # The contract suite alone, against a live target: make contract CONTRACT_BASE_URL=http://host:port
-contract: $(STAMP)
+contract: $(TEST_STAMP)
 	mkdir -p reports
 	$(BIN)/python -m pytest contract_tests --junitxml=reports/contract.xml $(ARGS)
 
-bench: $(STAMP)
+bench: $(RUNTIME_STAMP)
 	$(BIN)/python bench/throughput.py
+	$(BIN)/python bench/slow_clients.py
 	$(BIN)/python bench/vs_prism.py $(ARGS)
 
 # Start-up, memory and per-request costs at --scale 1, 100 and 1000 (scale 1000 takes minutes).
-bench-scale: $(STAMP)
+bench-scale: $(RUNTIME_STAMP)
 	$(BIN)/python bench/scale.py $(ARGS)
 
 clean:
-	rm -rf $(VENV) reports .pytest_cache .hypothesis
+	rm -rf $(VENV) reports .pytest_cache .hypothesis build dist

@@ -22,7 +22,7 @@ from typing import Any
 
 import requests
 
-SPEC_DIR = Path(__file__).resolve().parents[1] / "openapi"
+from sandbox.engine.spec import SPEC_DIR  # noqa: E402 - the one place that knows where specs are
 
 
 def all_apis() -> list[str]:

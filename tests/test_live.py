@@ -74,3 +74,24 @@ def test_contract_suite_passes_against_a_live_sandbox(live_server, tmp_path):
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert "failures=\"0\"" in report.read_text() and "errors=\"0\"" in report.read_text()
+
+
+def test_a_taken_port_is_said_at_once_with_exit_code_2(live_server):
+    server = live_server()
+    result = subprocess.run([sys.executable, "-m", "sandbox", "serve", "--port", str(server.port)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{server.port}" in result.stderr and "serving on" not in result.stdout
+    assert _get(server.url + "/_sandbox/health")[0] == 200
+
+
+def test_help_lists_every_flag_without_default_noise():
+    result = subprocess.run([sys.executable, "-m", "sandbox", "serve", "--help"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0
+    assert "(default: None)" not in result.stdout and "(default: True)" not in result.stdout
+    readme = (ROOT / "README.md").read_text()
+    for flag in ("--host", "--port", "--seed", "--scale", "--token", "--client-id", "--client-secret", "--fixtures",
+                 "--no-validation", "--strict", "--threads", "--access-log"):
+        assert flag in result.stdout
+        assert f"[{flag}" in readme, f"README synopsis lacks {flag}"

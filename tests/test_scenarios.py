@@ -12,7 +12,7 @@ from sandbox import create_app
 from sandbox.engine.errors import ValidationFailed
 from sandbox.settings import Settings
 
-from .conftest import AUTH, ROOT
+from .conftest import AUTH, ROOT, free_port
 
 SCENARIOS = ROOT / "fixtures" / "scenarios"
 ARCHIVED = SCENARIOS / "payments-archived-customer.yaml"
@@ -109,7 +109,85 @@ def test_a_bad_file_at_start_stops_start_up_with_the_record_named(tmp_path):
     bad.write_text(yaml.safe_dump(_broken(lambda p: p["customers"][0].update(ein="123"))))
     with pytest.raises(ValidationFailed, match=r"payments\.customers\[0\]\.ein"):
         create_app(Settings(fixtures=[str(bad)]))
-    result = subprocess.run([sys.executable, "-m", "sandbox", "serve", "--port", "9", "--fixtures", str(bad)],
+    result = subprocess.run([sys.executable, "-m", "sandbox", "serve", "--port", str(free_port()), "--fixtures", str(bad)],
                             cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert "cannot start" in result.stderr and "payments.customers[0].ein" in result.stderr
+
+
+# -- a record is stored only if the server can serve, filter and page it -----------------
+
+def _exemptions(mutate) -> dict:
+    data = copy.deepcopy(scenario("exemptions-expiring-certificates.yaml"))
+    mutate(data["exemptions"]["customers"][0])
+    return data
+
+
+@pytest.mark.parametrize(("data", "field", "then"), [
+    (_broken(lambda p: p["customers"][0].update(created_at="0000-01-01T00:00:00Z")),
+     "payments.customers[0].created_at", "/payments/customers?created_at_start=2020-01-01T00:00:00Z"),
+    (_broken(lambda p: p["customers"][0].update(created_at="9999-12-31T23:59:60Z")),
+     "payments.customers[0].created_at", "/payments/customers?created_at_end=2020-01-01T00:00:00Z"),
+    (_exemptions(lambda c: c.pop("_source_platform")),
+     "exemptions.customers[0]._source_platform", "/exemptions/customers?corporation_id=corp_123&source_platforms=shopify"),
+    (_exemptions(lambda c: c.update(created_at=1.0e10)),
+     "exemptions.customers[0].created_at", "/exemptions/customers?corporation_id=corp_123&limit=1"),
+    (_broken(lambda p: p["customers"][0].update(city="\ud800")),
+     "payments.customers[0]", "/payments/customers?limit=100"),
+], ids=["year-0", "leap-second-at-the-end-of-time", "no-internal-field", "float-for-integer", "lone-surrogate"])
+def test_a_record_the_server_could_not_serve_is_refused(client, data, field, then):
+    """Each of these loaded before, and then made the reads that touch it a 500."""
+    error = pytest.raises(ValidationFailed, check_scenario_of, client, data).value
+    assert field in [d.field for d in error.details], error.details
+    assert client.get(then, headers=AUTH).status_code == 200
+
+
+def check_scenario_of(client, data) -> None:
+    """Load ``data`` as a start-up file would be (JSON bodies cannot carry a lone surrogate)."""
+    registry = client.application.extensions["sandbox"]["registry"]
+    registry.load(registry.default, data, "scenario")
+
+
+def test_a_huge_bad_scenario_answers_a_bounded_error_with_the_count_cut(client):
+    records = [{"id": "x"}] * 20000  # about 220 KB: every record lacks every required field
+    response = client.post("/_sandbox/fixtures", headers=AUTH, json={"payments": {"customers": records}})
+    body = assert_rejected(response)
+    assert len(body["details"]) == 50
+    assert len(response.data) < 20000
+    assert body["message"].endswith("(the details list the first 50 of 320000 problems)")
+
+
+def test_loading_the_same_scenario_twice_replaces_its_records(client):
+    for _ in range(2):
+        response = client.post("/_sandbox/fixtures", headers=AUTH, json=scenario("payments-archived-customer.yaml"))
+        assert response.status_code == 200
+    users = client.get(f"/payments/customers/{ARCHIVED_ID}/users", headers=AUTH).get_json()["data"]
+    assert len(users) == 1
+
+
+def test_records_are_checked_without_holding_the_workspace_lock(client, monkeypatch):
+    """A big scenario takes a while to check; reads of the same workspace must not wait for it."""
+    import threading
+
+    from sandbox.apis.sandbox import handlers
+
+    workspace = client.application.extensions["sandbox"]["registry"].default
+    free_while_checking = []
+
+    def try_lock() -> None:
+        free = workspace.lock.acquire(blocking=False)
+        free_while_checking.append(free)
+        if free:
+            workspace.lock.release()
+
+    def check(*args, **kwargs):
+        probe = threading.Thread(target=try_lock)
+        probe.start()
+        probe.join()
+        return real(*args, **kwargs)
+
+    real = handlers.check_scenario
+    monkeypatch.setattr(handlers, "check_scenario", check)
+    response = client.post("/_sandbox/fixtures", headers=AUTH, json=scenario("payments-archived-customer.yaml"))
+    assert response.status_code == 200
+    assert free_while_checking == [True]

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from contextlib import contextmanager, nullcontext
+from typing import TYPE_CHECKING, Any, Iterator
 
 from flask import Blueprint, Response, request
 
@@ -11,7 +12,8 @@ from .auth import authenticate
 from .controls import controlled
 from .errors import ApiError
 from .pagination import Page
-from .validation import RequestValidator, ResponseValidator
+from .store import Workspace
+from .validation import RequestValidator, ResponseValidator, check_size
 
 if TYPE_CHECKING:
     from ..settings import Settings
@@ -27,11 +29,12 @@ def public(value: Any) -> Any:
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None,
                   mimetype: str = "application/json") -> Response:
+    """UTF-8 JSON; raises (UnicodeEncodeError, ValueError) for a body no client could read."""
     if status == 204:  # No Content: no body, so no Content-Type either
         response = Response(status=204, headers=headers)
         response.headers.remove("Content-Type")
         return response
-    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
     return Response(text, status=status, headers=headers, mimetype=mimetype)
 
 
@@ -58,32 +61,26 @@ def build_blueprint(api: ApiDefinition, registry: "Registry", settings: "Setting
     return blueprint
 
 
+@contextmanager
+def _exclusive(workspace: Workspace | None, writes: bool) -> Iterator[None]:
+    """The workspace's lock for the whole request; for a write, also all-or-nothing."""
+    if workspace is None:
+        yield
+        return
+    with workspace.lock, (workspace.transaction() if writes else nullcontext()):
+        yield
+
+
 def _view(api: ApiDefinition, op, registry: "Registry", settings: "Settings"):
     validate = RequestValidator(op, check=settings.validate, closed_query=api.closed_query)
     check_response = ResponseValidator(op) if settings.strict else None
     handler = api.handler(op)
     shape = api.error_shape(op)
+    prepare = getattr(handler, "prepare", None)  # checks that need no lock (a scenario's records)
+    writes = op.method not in ("get", "head")
 
-    def view(**path_args: str) -> Response:
-        try:
-            return serve(path_args)
-        except ApiError as error:
-            if shape is None:
-                raise  # rendered once, in the API's shape (create_app's error handler)
-            status, body = shape(error)  # the operation's own shape (x-sandbox: {errors: ...})
-            return json_response(body, status, error.headers)
-
-    def serve(path_args: dict[str, str]) -> Response:
-        workspace = authenticate(op, request.headers.get("Authorization"), registry, api.name,
-                                 admin_only=api.admin_only)
-        valid = validate(path_args, request.args, request.headers, request.mimetype,
-                         lambda: request.get_data(cache=True))
-        ctx = Context(api, op, valid, workspace, registry, request)
-        if workspace is None:
-            result = handler(ctx)
-        else:
-            with workspace.lock:
-                result = handler(ctx)
+    def render(ctx: Context, result: Any) -> Response:
+        """The handler's data in the API's shape; raises (undoing a write) if it cannot be sent."""
         reply = result if isinstance(result, Reply) else Reply(result)
         body = reply.body
         if isinstance(body, Page):
@@ -99,6 +96,27 @@ def _view(api: ApiDefinition, op, registry: "Registry", settings: "Settings"):
             if problems:
                 raise ServerFault(f"{op.operation_id} answered against its spec: {problems}")
         return json_response(body, reply.status, reply.headers, api.media_type)
+
+    def view(**path_args: str) -> Response:
+        try:
+            return serve(path_args)
+        except ApiError as error:
+            if shape is None:
+                raise  # rendered once, in the API's shape (create_app's error handler)
+            status, body = shape(error)  # the operation's own shape (x-sandbox: {errors: ...})
+            return json_response(body, status, error.headers)
+
+    def serve(path_args: dict[str, str]) -> Response:
+        check_size(request.content_length, request.query_string)
+        workspace = authenticate(op, request.headers.get("Authorization"), registry, api.name,
+                                 admin_only=api.admin_only)
+        valid = validate(path_args, request.args, request.headers, request.mimetype,
+                         lambda: request.get_data(cache=True))
+        ctx = Context(api, op, valid, workspace, registry, request)
+        if prepare is not None:
+            prepare(ctx)
+        with _exclusive(workspace, writes):
+            return render(ctx, handler(ctx))
 
     view.__name__ = op.operation_id
     return view

@@ -4,7 +4,8 @@ A scenario is a YAML or JSON mapping ``{api: {collection: [record, ...]}}`` with
 optional keys: ``description`` and ``replace`` (true: the APIs it names are emptied before
 loading, so the workspace holds only the scenario's records for them). Every record is
 checked against its collection's spec schema, ids must be unique, and parent references
-(e.g. a business's ``customer_id``) must resolve, before anything is written.
+(e.g. a business's ``customer_id``) must resolve, before anything is written. Loading a
+scenario again puts its records back as written: a record whose id exists is replaced.
 """
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from .errors import Detail, ValidationFailed, summarize
+from .errors import Detail, Problems, ValidationFailed, quote
+from .validation import unencodable, value_details
 
 if TYPE_CHECKING:
     from .api import ApiDefinition
@@ -36,11 +38,24 @@ def read_scenario(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def _problems(scenario: dict[str, Any], apis: dict[str, "ApiDefinition"], workspace: "Workspace | None") -> list[Detail]:
-    problems: list[Detail] = []
+def _record_problems(api: "ApiDefinition", collection: str, schema: dict[str, Any], record: Any,
+                     where: str) -> list[Detail]:
+    """A record is stored only if the server can serve, filter and page it: its schema (internal
+    fields included), dates it can compare, integers where the schema says integer, text it can send."""
+    found = api.record_problems(collection, record, where)
+    if found:
+        return found
+    found = value_details(schema, record, where)
+    if not found and unencodable(record):
+        found = [Detail(where, "holds a lone surrogate (such as \\ud800), which is not a Unicode character")]
+    return found
+
+
+def _problems(scenario: dict[str, Any], apis: dict[str, "ApiDefinition"]) -> Problems:
+    problems = Problems()
     replace = scenario.get("replace", False)
     if not isinstance(replace, bool):
-        problems.append(Detail("replace", "must be true or false"))
+        problems.add(Detail("replace", "must be true or false"))
     ids: dict[tuple[str, str], set[str]] = {}
     for api_name, collections in scenario.items():
         if api_name in META_KEYS:
@@ -48,10 +63,10 @@ def _problems(scenario: dict[str, Any], apis: dict[str, "ApiDefinition"], worksp
         api = apis.get(api_name)
         if api is None or not api.spec.collections:
             known = ", ".join(sorted(n for n, a in apis.items() if a.spec.collections))
-            problems.append(Detail(api_name, f"is not an API with collections (known: {known})"))
+            problems.add(Detail(api_name, f"is not an API with collections (known: {known})"))
             continue
         if not isinstance(collections, dict):
-            problems.append(Detail(api_name, "must map collection names to lists of records"))
+            problems.add(Detail(api_name, "must map collection names to lists of records"))
             continue
         for collection, records in collections.items():
             where = f"{api_name}.{collection}"
@@ -60,24 +75,24 @@ def _problems(scenario: dict[str, Any], apis: dict[str, "ApiDefinition"], worksp
                 problems.append(Detail(where, f"{api_name} has no collection {collection!r} (it has: {known})"))
                 continue
             if not isinstance(records, list):
-                problems.append(Detail(where, "must be a list of records"))
+                problems.add(Detail(where, "must be a list of records"))
                 continue
             seen = ids.setdefault((api_name, collection), set())
+            schema = api.spec.collection_schema(collection) if collection in api.spec.collections else {}
             for i, record in enumerate(records):
-                found = api.record_problems(collection, record, f"{where}[{i}]")
-                problems.extend(found)
+                found = _record_problems(api, collection, schema, record, f"{where}[{i}]")
+                problems.add(*found)
                 if found or not isinstance(record, dict):
                     continue
                 if record["id"] in seen:
-                    problems.append(Detail(f"{where}[{i}].id", f"{record['id']!r} appears twice in the scenario"))
+                    problems.add(Detail(f"{where}[{i}].id", f"{quote(record['id'])} appears twice in the scenario"))
                 seen.add(record["id"])
-    if problems:
-        return problems
-    return _reference_problems(scenario, apis, workspace, ids, replace)
+    return problems
 
 
-def _reference_problems(scenario, apis, workspace, ids, replace) -> list[Detail]:
-    problems = []
+def _reference_problems(scenario: dict[str, Any], apis: dict[str, "ApiDefinition"], workspace: "Workspace") -> Problems:
+    problems = Problems()
+    replace = scenario.get("replace", False)
     for api_name, collections in scenario.items():
         if api_name in META_KEYS:
             continue
@@ -86,22 +101,28 @@ def _reference_problems(scenario, apis, workspace, ids, replace) -> list[Detail]
             parent = config[collection].get("parent")
             if not parent:
                 continue
-            known = ids.get((api_name, parent["collection"]), set())
-            existing = None if (replace or workspace is None) else workspace.collection(api_name, parent["collection"])
+            known = {r["id"] for r in collections.get(parent["collection"], [])}
+            existing = None if replace else workspace.collection(api_name, parent["collection"])
             for i, record in enumerate(records):
                 ref = record.get(parent["field"])
                 if ref not in known and (existing is None or ref not in existing):
-                    problems.append(Detail(f"{api_name}.{collection}[{i}].{parent['field']}",
-                                           f"{ref!r} is not a {parent['collection']} record of the scenario or the workspace"))
+                    problems.add(Detail(f"{api_name}.{collection}[{i}].{parent['field']}",
+                                        f"{quote(ref)} is not a {parent['collection']} record of the scenario or the workspace"))
     return problems
 
 
-def check_scenario(scenario: dict[str, Any], apis: list["ApiDefinition"], workspace: "Workspace | None" = None,
-                   source: str = "scenario") -> None:
-    """Raise ValidationFailed naming every bad record and field; return if all is well."""
-    problems = _problems(scenario, {a.name: a for a in apis}, workspace)
-    if problems:
-        raise ValidationFailed(f"{source} was not loaded: {summarize(problems)}", problems)
+def check_scenario(scenario: dict[str, Any], apis: list["ApiDefinition"], source: str = "scenario") -> None:
+    """Raise ValidationFailed naming the bad records and fields (at most MAX_DETAILS of them,
+    with a count of the rest). Needs no workspace, so it runs without holding one's lock."""
+    _problems(scenario, {a.name: a for a in apis}).raise_as(ValidationFailed, f"{source} was not loaded: ")
+
+
+def check_references(scenario: dict[str, Any], apis: list["ApiDefinition"], workspace: "Workspace",
+                     source: str = "scenario") -> None:
+    """Raise ValidationFailed unless every parent id resolves in the scenario or ``workspace``
+    (call with the workspace's lock held, right before ``apply_scenario``)."""
+    _reference_problems(scenario, {a.name: a for a in apis}, workspace).raise_as(
+        ValidationFailed, f"{source} was not loaded: ")
 
 
 def apply_scenario(scenario: dict[str, Any], workspace: "Workspace") -> dict[str, dict[str, int]]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 import re
+from importlib import resources
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -10,7 +11,15 @@ from typing import Any
 
 import yaml
 
-SPEC_DIR = Path(__file__).resolve().parents[2] / "openapi"
+
+
+def spec_dir() -> Path:
+    """Where the specs are: ``openapi/`` of a checkout (an editable install maps the package
+    ``sandbox.openapi`` onto it), or the package data of an installed wheel."""
+    return Path(str(resources.files("sandbox.openapi")))
+
+
+SPEC_DIR = spec_dir()
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 
@@ -71,13 +80,15 @@ class Spec:
             raise SpecError(f"{self.name}: no components.schemas.{name}") from None
 
     def collection_schema(self, collection: str) -> dict[str, Any]:
-        """The JSON schema a stored record obeys: the public schema plus declared internal keys."""
+        """The JSON schema a stored record obeys: the public schema plus declared internal keys,
+        which every record must carry (handlers filter on them)."""
         config = self.collections.get(collection)
         if config is None:
             raise SpecError(f"{self.name}: collection {collection!r} is not declared in x-sandbox")
         schema = copy.deepcopy(self.schema(config["schema"]))
         internal = config.get("internal", {})
         schema.setdefault("properties", {}).update(internal)
+        schema["required"] = [*schema.get("required", []), *(k for k in internal if k not in schema.get("required", []))]
         return schema
 
     @cached_property
@@ -147,7 +158,7 @@ def _operations(name: str, resolved: dict[str, Any]) -> dict[str, Operation]:
 
 
 def load_spec(name: str, directory: Path = SPEC_DIR) -> Spec:
-    """Read ``openapi/<name>.yaml``, check it with openapi-core and index its operations."""
+    """Read ``<name>.yaml`` from the specs, check it with openapi-core and index its operations."""
     path = directory / f"{name}.yaml"
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     resolved = resolve_refs(raw, raw)

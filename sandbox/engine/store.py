@@ -10,12 +10,14 @@ import heapq
 import random
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator
 
 Record = dict[str, Any]
 Key = tuple[Any, ...]
+Journal = list[tuple["Collection", str, "Record | None"]]  # (collection, id, record before the change)
 
 
 class Usage:
@@ -56,6 +58,7 @@ class Collection:
         self._base = base
         self._hidden: set[str] = set()  # ids of base records deleted or replaced here
         self._usage = usage
+        self.journal: Journal | None = None  # set during a transaction: how to undo each change
 
     def overlay(self, usage: Usage | None = None) -> "Collection":
         """An empty copy-on-write view of this collection (which must no longer change)."""
@@ -107,6 +110,8 @@ class Collection:
         return record
 
     def delete(self, record_id: str) -> Record | None:
+        if self.journal is not None:
+            self.journal.append((self, record_id, self.get(record_id)))
         old = self._records.pop(record_id, None)
         if old is not None:
             key = self.key(old)
@@ -200,6 +205,7 @@ class Workspace:
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     rng: random.Random = field(init=False, repr=False)
     _last_now: datetime = field(default=datetime.min.replace(tzinfo=timezone.utc), repr=False)
+    _journal: Journal | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.restart_ids()
@@ -221,6 +227,39 @@ class Workspace:
 
     def collection(self, api: str, name: str) -> Collection:
         return self.collections[api][name]
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All or nothing: if the block raises, every record, the id sequence and the clock
+        are put back as they were, so a failed write leaves the workspace untouched.
+        A transaction inside another is part of the outer one."""
+        if self._journal is not None:
+            yield
+            return
+        journal: Journal = []
+        collections_before = self.collections
+        touched = [c for by_name in self.collections.values() for c in by_name.values()]
+        rng, last_now = self.rng.getstate(), self._last_now
+        self._journal = journal
+        for collection in touched:
+            collection.journal = journal
+        try:
+            yield
+        except BaseException:
+            for collection in touched:
+                collection.journal = None
+            for collection, record_id, old in reversed(journal):
+                collection.delete(record_id)
+                if old is not None:
+                    collection.put(old)  # an unchanged base record shows through again
+            self.collections = collections_before  # a reset inside swapped in new collections
+            self.rng.setstate(rng)
+            self._last_now = last_now
+            raise
+        finally:
+            self._journal = None
+            for collection in touched:
+                collection.journal = None
 
     def now(self) -> datetime:
         """The current time at millisecond precision, strictly increasing within the workspace,

@@ -8,21 +8,30 @@ jsonschema-rs (~10 µs a request).
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable
 from urllib.parse import parse_qsl
 
 import jsonschema_rs
 from werkzeug.datastructures import MultiDict
 
-from .errors import BadRequest, Detail, UnsupportedMediaType, ValidationFailed, summarize
+from .errors import (MAX_QUOTE, BadRequest, Detail, PayloadTooLarge, UnsupportedMediaType, UriTooLong, ValidationFailed, quote,
+                     shorten, summarize)
 from .spec import Operation, Parameter
 
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
 _INTEGER = re.compile(r"^[+-]?[0-9]+$")
 _NUMBER = re.compile(r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$")
+MAX_BODY = 1024 * 1024            # bytes of a request body (a scenario file included)
+MAX_QUERY = 64 * 1024              # bytes of a query string (the longest valid one, exemptions, is ~48 KB encoded)
+MAX_DEPTH = 32                     # nesting of a JSON body (the deepest spec needs under 10)
+MAX_DIGITS = 4300                  # Python's own limit on converting digits to an int
+EARLIEST = datetime(1, 1, 2, tzinfo=timezone.utc)      # a day inside Python's range at both ends,
+LATEST = datetime(9999, 12, 30, tzinfo=timezone.utc)   # so no offset or leap second overflows
 
 
 @dataclass(frozen=True)
@@ -34,22 +43,97 @@ class ValidRequest:
     body: Any
 
 
+def check_size(content_length: int | None, query_string: bytes) -> None:
+    """413 / 414 in the API's shape for a request over the documented limits, before any parsing."""
+    if content_length is not None and content_length > MAX_BODY:
+        raise PayloadTooLarge(f"The request body is {content_length} bytes; the limit is {MAX_BODY}.",
+                              [Detail("body", f"is larger than {MAX_BODY} bytes")])
+    if len(query_string) > MAX_QUERY:
+        raise UriTooLong(f"The query string is {len(query_string)} bytes; the limit is {MAX_QUERY}.",
+                         [Detail("query", f"is longer than {MAX_QUERY} bytes")])
+
+
 def compile_schema(schema: dict[str, Any]) -> jsonschema_rs.Validator:
     return jsonschema_rs.validator_for(schema, validate_formats=True)
+
+
+def _message(error: Any) -> str:
+    """The validator's message with the offending value cut to a bounded prefix."""
+    message = error.message
+    if len(message) <= 2 * MAX_QUOTE:
+        return message
+    shown = json.dumps(error.instance, ensure_ascii=False, separators=(",", ":"))
+    if message.startswith(shown):
+        return shorten(shown) + message[len(shown):]
+    return shorten(message, 2 * MAX_QUOTE)
 
 
 def schema_details(validator: jsonschema_rs.Validator, instance: Any, where: str) -> list[Detail]:
     """Every way ``instance`` fails its schema, each named by where it is (``body.email``)."""
     details = []
-    for error in validator.iter_errors(instance):
-        field = ".".join([where, *(str(p) for p in error.instance_path)])
-        kind = error.kind
-        if isinstance(kind, jsonschema_rs.ValidationErrorKind.AdditionalProperties):
-            details.extend(Detail(f"{field}.{name}", "is not a known field") for name in kind.unexpected)
-        elif isinstance(kind, jsonschema_rs.ValidationErrorKind.Required):
-            details.append(Detail(f"{field}.{kind.property}", "is required"))
-        else:
-            details.append(Detail(field, error.message))
+    try:
+        for error in validator.iter_errors(instance):
+            field = ".".join([where, *(str(p) for p in error.instance_path)])
+            kind = error.kind
+            if isinstance(kind, jsonschema_rs.ValidationErrorKind.AdditionalProperties):
+                details.extend(Detail(f"{field}.{shorten(name)}", "is not a known field") for name in kind.unexpected)
+            elif isinstance(kind, jsonschema_rs.ValidationErrorKind.Required):
+                details.append(Detail(f"{field}.{kind.property}", "is required"))
+            else:
+                details.append(Detail(field, _message(error)))
+    except ValueError:  # jsonschema-rs: "Recursion limit reached"
+        details.append(Detail(where, f"nests deeper than {MAX_DEPTH} levels"))
+    return details
+
+
+def parse_instant(value: str) -> datetime:
+    """An RFC 3339 date-time as an aware datetime (a leap second is the next second);
+    ValueError if it is not one or lies outside the dates the sandbox handles."""
+    text = value.upper().replace("Z", "+00:00")
+    leap = text[17:19] == "60"
+    try:
+        moment = datetime.fromisoformat(text[:17] + "59" + text[19:] if leap else text)
+        if moment.tzinfo is None:
+            raise ValueError("no time zone offset")
+        moment = moment.astimezone(timezone.utc) + timedelta(seconds=leap)
+    except OverflowError:
+        moment = LATEST + timedelta(days=1)
+    if not EARLIEST <= moment <= LATEST:
+        raise ValueError(f"is outside the dates the sandbox handles ({EARLIEST.date()} to {LATEST.date()})")
+    return moment
+
+
+def _format_problem(fmt: str, value: str) -> str | None:
+    """Why a string the schema validator accepted as ``fmt`` still cannot be stored or compared."""
+    try:
+        if fmt == "date-time":
+            parse_instant(value)
+        elif fmt == "date":
+            date.fromisoformat(value)
+    except ValueError as exc:
+        return str(exc) if str(exc).startswith("is outside") else f"{quote(value)} is not a {fmt} the sandbox can read"
+    return None
+
+
+def value_details(schema: dict[str, Any], instance: Any, where: str) -> list[Detail]:
+    """What a valid instance may still hold that the server could not serve, filter or page:
+    dates outside the range it handles, and fractional-looking numbers (``1.0``) where the
+    schema says integer. Run after the schema check passed."""
+    details: list[Detail] = []
+    if isinstance(instance, str) and "format" in schema:
+        problem = _format_problem(schema["format"], instance)
+        if problem:
+            details.append(Detail(where, problem))
+    elif isinstance(instance, float) and "integer" in _types(schema) and "number" not in _types(schema):
+        details.append(Detail(where, f"{instance!r} must be written as an integer"))
+    elif isinstance(instance, dict):
+        properties = schema.get("properties", {})
+        for key, value in instance.items():
+            if key in properties:
+                details.extend(value_details(properties[key], value, f"{where}.{key}"))
+    elif isinstance(instance, list) and isinstance(schema.get("items"), dict):
+        for i, value in enumerate(instance):
+            details.extend(value_details(schema["items"], value, f"{where}.{i}"))
     return details
 
 
@@ -70,7 +154,7 @@ def coerce(raw: str, schema: dict[str, Any]) -> Any:
     if "string" in types or not types:
         return raw
     wanted = " or ".join(sorted(types - {"null"}))
-    raise ValueError(f"{raw!r} is not a valid {wanted}")
+    raise ValueError(f"{quote(raw)} is not a valid {wanted}")
 
 
 class _ParamCheck:
@@ -96,7 +180,7 @@ class _ParamCheck:
             problems.append(Detail(self.where, str(exc)))
             return
         if self.validator is not None:
-            found = schema_details(self.validator, value, self.where)
+            found = schema_details(self.validator, value, self.where) or value_details(param.schema, value, self.where)
             if found:
                 problems.extend(found)
                 return
@@ -105,6 +189,60 @@ class _ParamCheck:
 
 def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number {shorten(text)} is out of range")
+    return value
+
+
+def _int(text: str) -> int:
+    if len(text) > MAX_DIGITS:  # Python refuses to convert more digits; say so in our words
+        raise ValueError(f"integer {shorten(text)} has more than {MAX_DIGITS} digits")
+    return int(text)
+
+
+def _depth(value: Any) -> int:
+    """How deeply ``value`` nests (a scalar is 0), without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, (dict, list)):
+            deepest = max(deepest, level)
+            stack.extend((child, level + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return deepest
+
+
+def unencodable(value: Any) -> bool:
+    """True if a string in ``value`` (a key included) holds a lone surrogate: valid JSON text
+    that no UTF-8 response could carry, so it must never be stored."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def parse_json(text: str) -> Any:
+    """JSON the sandbox can store and serve back: well-formed, finite numbers, at most
+    MAX_DEPTH deep, every string encodable as UTF-8. BadRequest otherwise."""
+    try:
+        value = json.loads(text, parse_constant=_reject_constant, parse_float=_finite, parse_int=_int)
+    except RecursionError:
+        value, problem = None, f"nests deeper than {MAX_DEPTH} levels"
+    except ValueError as exc:
+        value, problem = None, f"is not well-formed JSON ({shorten(str(exc), 2 * MAX_QUOTE)})"
+    else:
+        problem = None
+        if _depth(value) > MAX_DEPTH:
+            problem = f"nests deeper than {MAX_DEPTH} levels"
+        elif unencodable(value):
+            problem = "holds a lone surrogate (such as \\ud800), which is not a Unicode character"
+    if problem is not None:
+        raise BadRequest(f"The request body {problem}.", [Detail("body", problem)])
+    return value
 
 
 def parse_body(raw: bytes, mimetype: str, declared: frozenset[str] = frozenset()) -> Any:
@@ -127,10 +265,7 @@ def parse_body(raw: bytes, mimetype: str, declared: frozenset[str] = frozenset()
                 raise BadRequest(f"Form field {key!r} is given more than once.", [Detail(f"body.{key}", "is given more than once")])
             form.setdefault(key, value)
         return form
-    try:
-        return json.loads(text, parse_constant=_reject_constant)
-    except ValueError as exc:
-        raise BadRequest("The request body is not well-formed JSON.", [Detail("body", str(exc))]) from None
+    return parse_json(text)
 
 
 class RequestValidator:
@@ -168,7 +303,7 @@ class RequestValidator:
 
     def _body(self, mimetype: str, raw_body: Callable[[], bytes]) -> Any:
         raw = raw_body()
-        if not raw and not mimetype:
+        if not raw:  # no body, whatever Content-Type a client sends along with nothing
             if self.op.body_required:
                 wanted = " or ".join(self.op.body_media)
                 raise BadRequest(f"A request body ({wanted}) is required.", [Detail("body", "is required")])
@@ -182,7 +317,7 @@ class RequestValidator:
         body = parse_body(raw, mimetype, self.declared.get(mimetype, frozenset()))
         validator = self.bodies.get(mimetype)
         if validator is not None:
-            problems = schema_details(validator, body, "body")
+            problems = schema_details(validator, body, "body") or value_details(self.op.body_media[mimetype], body, "body")
             if problems:
                 raise ValidationFailed(summarize(problems), problems)
         return body

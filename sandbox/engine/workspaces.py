@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from .errors import Conflict, Detail, InsufficientStorage
-from .scenarios import META_KEYS, apply_scenario, check_scenario, read_scenario
+from .scenarios import META_KEYS, apply_scenario, check_references, check_scenario, read_scenario
 from .store import Collection, Usage, Workspace
 
 if TYPE_CHECKING:
@@ -41,6 +41,8 @@ class Registry:
         self.settings = settings
         self.usage = Usage()  # records written by all workspaces together
         self._scenarios = [(str(path), read_scenario(path)) for path in settings.fixtures]
+        for source, scenario in self._scenarios:  # once here; each fill checks only parent ids
+            check_scenario(scenario, apis, source)
         self._lock = threading.Lock()
         self._datasets: OrderedDict[tuple[int, int], Dataset] = OrderedDict()
         self._building: dict[tuple[int, int], threading.Lock] = {}
@@ -97,7 +99,7 @@ class Registry:
                     collections[name].put(record)
             holder.collections[api.name] = collections
         for source, scenario in self._scenarios:
-            check_scenario(scenario, self.apis, holder, source)
+            check_references(scenario, self.apis, holder, source)  # records checked once, at start
             apply_scenario(scenario, holder)
         return holder.collections
 
@@ -210,9 +212,17 @@ class Registry:
     # -- data in and out -----------------------------------------------------------------
 
     def load(self, workspace: Workspace, scenario: dict[str, Any], source: str = "scenario") -> dict[str, dict[str, int]]:
-        """Check a scenario against the specs, the workspace and the limits, then load it whole."""
-        with workspace.lock:
-            check_scenario(scenario, self.apis, workspace, source)
+        """Check a scenario against the specs (without the workspace's lock: a big one takes
+        time), then, holding the lock, against the workspace and the limits, and load it whole."""
+        check_scenario(scenario, self.apis, source)
+        return self.apply(workspace, scenario, source)
+
+    def apply(self, workspace: Workspace, scenario: dict[str, Any], source: str) -> dict[str, dict[str, int]]:
+        """A scenario whose records were checked (``check_scenario``): holding the workspace's
+        lock, its parent ids against the workspace and its size against the limits, then the
+        records, whole."""
+        with workspace.lock, workspace.transaction():
+            check_references(scenario, self.apis, workspace, source)
             self._check_room_for_scenario(workspace, scenario)
             return apply_scenario(scenario, workspace)
 

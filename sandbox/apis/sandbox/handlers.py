@@ -9,6 +9,7 @@ from ...engine.api import Context, Reply
 from ...engine.auth import bearer_token
 from ...engine.controls import journal_entries
 from ...engine.errors import Detail, NotFound, Unauthorized, ValidationFailed, summarize
+from ...engine.scenarios import check_scenario
 from ...engine.store import Workspace
 from ...engine.workspaces import Registry
 
@@ -116,9 +117,16 @@ def get_spec(ctx: Context) -> dict[str, Any]:
     raise NotFound(f"No API named {name!r}; the sandbox serves {known}.", [Detail("path.api", "unknown API")])
 
 
+def _check_fixtures(ctx: Context) -> None:
+    check_scenario(ctx.body, ctx.registry.apis, "the scenario")
+
+
 def load_fixtures(ctx: Context) -> dict[str, Any]:
-    loaded = ctx.registry.load(ctx.workspace, ctx.body, "the scenario")
+    loaded = ctx.registry.apply(ctx.workspace, ctx.body, "the scenario")
     return {"loaded": loaded, "workspace": describe(ctx, ctx.workspace)}
+
+
+load_fixtures.prepare = _check_fixtures  # type: ignore[attr-defined]  # the slow part, before the lock
 
 
 def simulate_commerce_checkout(ctx: Context) -> dict[str, Any]:

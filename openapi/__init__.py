@@ -1,0 +1,1 @@
+"""The specs, shipped as the package ``sandbox.openapi`` (see setup.py); this folder stays their home."""
