@@ -101,4 +101,4 @@ def test_dates_at_the_edge_of_time_are_a_400_even_without_validation():
     response = client.get("/payments/customers?created_at_start=9999-12-31T23:59:60Z", headers=AUTH)
     assert response.status_code == 400
     assert response.get_json()["details"] == [{"field": "query.created_at_start",
-                                               "message": "is not an RFC 3339 date-time"}]
+                                               "message": "is outside the dates the sandbox handles (0001-01-02 to 9999-12-30)"}]

@@ -72,7 +72,7 @@ def _problems(scenario: dict[str, Any], apis: dict[str, "ApiDefinition"]) -> Pro
             where = f"{api_name}.{collection}"
             if collection not in api.spec.collections:
                 known = ", ".join(sorted(api.spec.collections))
-                problems.append(Detail(where, f"{api_name} has no collection {collection!r} (it has: {known})"))
+                problems.add(Detail(where, f"{api_name} has no collection {collection!r} (it has: {known})"))
                 continue
             if not isinstance(records, list):
                 problems.add(Detail(where, "must be a list of records"))

@@ -33,6 +33,7 @@ class Parameter:
     location: str  # path | query | header
     required: bool
     schema: dict[str, Any]
+    example: Any = None  # the parameter's own ``example``, if the spec gives one
 
     @property
     def default(self) -> Any:
@@ -139,7 +140,7 @@ def _operations(name: str, resolved: dict[str, Any]) -> dict[str, Operation]:
             by_key = {(p["name"], p["in"]): p for p in shared}
             by_key.update({(p["name"], p["in"]): p for p in op.get("parameters", [])})
             params = tuple(
-                Parameter(p["name"], p["in"], bool(p.get("required")), p.get("schema", {}))
+                Parameter(p["name"], p["in"], bool(p.get("required")), p.get("schema", {}), p.get("example"))
                 for p in by_key.values()
             )
             body = op.get("requestBody", {})

@@ -69,9 +69,9 @@ def _bound(query: dict[str, Any], name: str) -> tuple[datetime, datetime] | None
             day = datetime.combine(date.fromisoformat(value), datetime.min.time(), timezone.utc)
             return day, day + timedelta(days=1, microseconds=-1)
         instant = _instant(value)
-    except ValueError as exc:  # only reachable with validation off
-        raise BadRequest(f"{name} is not an RFC 3339 date-time or full-date: {exc}.",
-                         [Detail(f"query.{name}", "is not an RFC 3339 date-time or full-date")]) from None
+    except ValueError as exc:  # the form is checked by validation; the range only here
+        why = str(exc) if str(exc).startswith("is outside") else "is not an RFC 3339 date-time or full-date"
+        raise BadRequest(f"{name} {why}.", [Detail(f"query.{name}", why)]) from None
     return instant, instant
 
 
