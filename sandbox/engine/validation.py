@@ -115,6 +115,20 @@ def _format_problem(fmt: str, value: str) -> str | None:
     return None
 
 
+def as_integers(schema: dict[str, Any], instance: Any) -> Any:
+    """``instance`` with every integral float (``0.0``) turned into an int where ``schema`` says
+    integer: JSON Schema counts ``0.0`` as an integer (so does openapi-core), and a request may
+    send it; what is stored and served is then the integer."""
+    if isinstance(instance, float) and instance.is_integer() and "integer" in _types(schema):
+        return int(instance)
+    if isinstance(instance, dict):
+        properties = schema.get("properties", {})
+        return {k: as_integers(properties[k], v) if k in properties else v for k, v in instance.items()}
+    if isinstance(instance, list) and isinstance(schema.get("items"), dict):
+        return [as_integers(schema["items"], v) for v in instance]
+    return instance
+
+
 def value_details(schema: dict[str, Any], instance: Any, where: str) -> list[Detail]:
     """What a valid instance may still hold that the server could not serve, filter or page:
     dates outside the range it handles, and fractional-looking numbers (``1.0``) where the
@@ -317,7 +331,10 @@ class RequestValidator:
         body = parse_body(raw, mimetype, self.declared.get(mimetype, frozenset()))
         validator = self.bodies.get(mimetype)
         if validator is not None:
-            problems = schema_details(validator, body, "body") or value_details(self.op.body_media[mimetype], body, "body")
+            problems = schema_details(validator, body, "body")
+            if not problems:
+                body = as_integers(self.op.body_media[mimetype], body)
+                problems = value_details(self.op.body_media[mimetype], body, "body")
             if problems:
                 raise ValidationFailed(summarize(problems), problems)
         return body
