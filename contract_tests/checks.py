@@ -1,0 +1,58 @@
+"""The kit's own per-response schemathesis check (the multi-request checks are in probes/)."""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from functools import lru_cache
+from typing import Any
+
+import jsonschema_rs
+import schemathesis
+from schemathesis.core.failures import Failure
+
+from sandbox.engine.spec import resolve_refs
+
+
+class WrongErrorBody(Failure):
+    code = "ST951"
+    kind_title = "4xx body is not the API's error shape"
+
+
+@lru_cache(maxsize=16)
+def _error_validator(spec_json: str):
+    """The schema most of the spec's 4xx responses share: the API's error body."""
+    raw = json.loads(spec_json)
+    resolved = resolve_refs(raw, raw)
+    schemas: Counter = Counter()
+    for item in resolved.get("paths", {}).values():
+        for op in item.values():
+            if not isinstance(op, dict):
+                continue
+            for code, response in op.get("responses", {}).items():
+                if str(code).startswith("4"):
+                    for media in response.get("content", {}).values():
+                        if "schema" in media:
+                            schemas[json.dumps(media["schema"], sort_keys=True)] += 1
+    if not schemas:
+        return None
+    return jsonschema_rs.validator_for(json.loads(schemas.most_common(1)[0][0]))
+
+
+@schemathesis.check
+def error_body_conformance(ctx: Any, response: Any, case: Any) -> bool | None:
+    """Every 4xx body has the API's error shape, even on a status the operation does not list
+    (a documented status is already covered by ``response_schema_conformance``)."""
+    if not 400 <= response.status_code < 500 or str(response.status_code) in case.operation.responses.status_codes:
+        return None
+    validator = _error_validator(json.dumps(case.operation.schema.raw_schema, sort_keys=True, default=str))
+    if validator is None:
+        return None
+    try:
+        body = json.loads(response.content or b"null")
+    except ValueError:
+        body = None
+    errors = [e.message for e in validator.iter_errors(body)] if body is not None else ["not JSON"]
+    if errors:
+        raise WrongErrorBody(operation=case.operation.label,
+                             message=f"{response.status_code} body: {'; '.join(errors[:3])}")
+    return None
