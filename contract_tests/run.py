@@ -75,7 +75,8 @@ def run(spec: ApiSpec, base_url: str, headers: dict[str, str], client: Client, o
         report.requests = client.sent
         report.seconds = time.monotonic() - started
     if writes.created:
-        report.notes.append(f"records the kit created carry {tag!r} and were archived or deleted at the end")
+        ids = ", ".join(str(v) for _, path in writes.created for v in path.values())
+        report.notes.append(f"records the kit created carry {tag!r}; archived or deleted at the end: {ids}")
     return report
 
 
