@@ -15,7 +15,7 @@ from contract_tests.run import Options, run
 from contract_tests.spec import ApiSpec, available_apis
 from tests.broken import CATALOGUE, DIFFERENT, Rewrite
 
-EXAMPLES = 10
+EXAMPLES = 5
 
 
 def kit(app, api: str, middleware: type[Rewrite] = Rewrite, **options) -> Report:
@@ -56,12 +56,12 @@ def test_correct_but_different_gets_decision_warnings_only(app):
     assert contract_checks(report) == set(), report.text()
     assert {f.verdict for f in report.findings} == {DECISION}
     assert report.exit_code == 0 and report.warnings
-    strict = kit(app, DIFFERENT.api, DIFFERENT.middleware, strict=True)
-    assert strict.exit_code == 1
+    report.strict = True  # --strict: the same findings fail the run
+    assert report.exit_code == 1
 
 
 def test_same_seed_same_verdict(app):
-    broken = CATALOGUE["500 on odd input"]
+    broken = CATALOGUE["invalid input accepted"]
     first, second = (kit(app, broken.api, broken.middleware, seed=7) for _ in range(2))
     assert [f.key for f in first.findings] == [f.key for f in second.findings]
     assert first.passed == second.passed

@@ -138,17 +138,21 @@ class PageRepeatsItem(Rewrite):
 
 
 class IgnoredFilter(Rewrite):
+    """A valid ``status`` filter is accepted and not applied."""
+
     def request(self, environ):
         values = query(environ)
-        if is_(environ, "GET", BUSINESSES) and "status" in values:
+        if is_(environ, "GET", BUSINESSES) and values.get("status") in ("active", "archived"):
             del values["status"]
             set_query(environ, values)
 
 
 class IgnoredLimit(Rewrite):
+    """A valid ``limit`` is accepted and not applied (every page has the default size)."""
+
     def request(self, environ):
         values = query(environ)
-        if is_(environ, "GET", CUSTOMERS) and "limit" in values:
+        if is_(environ, "GET", CUSTOMERS) and values.get("limit", "").isdigit() and 1 <= int(values["limit"]) <= 100:
             del values["limit"]
             set_query(environ, values)
 
