@@ -36,7 +36,7 @@ def fuzz_operation(judge: Judge, op: Op, known: dict[str, Any], seed: int, max_e
         def run(case) -> None:
             nonlocal sent
             if mode is GenerationMode.POSITIVE:
-                _tag_body(op, case, judge.tag)
+                tag_body(op, case, judge.tag)
             response = judge.send(case)
             sent += 1
             judge.judge(case, response, RESPONSE_CHECKS + GENERATED_CHECKS)
@@ -56,7 +56,7 @@ def _known_parts(op: Op, known: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return parts
 
 
-def _tag_body(op: Op, case: Any, tag: str) -> None:
+def tag_body(op: Op, case: Any, tag: str) -> None:
     schema = op.request_schema() or {}
     name = schema.get("properties", {}).get("name")
     if op.method == "post" and isinstance(case.body, dict) and _plain_string(name):

@@ -14,6 +14,7 @@ from .lists import ListProbe
 from .report import Report
 from .resolve import Resolver
 from .spec import ApiSpec, Op
+from .stateful import has_links, run_stateful
 from .writes import WriteProbe
 
 
@@ -62,6 +63,9 @@ def run(spec: ApiSpec, base_url: str, headers: dict[str, str], client: Client, o
         steps.append((f"lists {op.label}", lambda op=op: lists.run(op)))
     for op in spec.ops.values():
         steps.append((f"auth {op.label}", lambda op=op: check_auth(judge, resolver, op)))
+    if not options.read_only and has_links(judge):
+        steps.append(("stateful (links)", lambda: run_stateful(
+            judge, options.max_examples, seen, writes.created_ids)))
     if not options.read_only:
         for op in creates:
             steps.append((f"writes {op.label}", lambda op=op: writes.run(op)))

@@ -62,6 +62,9 @@ class WriteProbe:
             self._update(op, item, item_path)
             self._archive(op, item, item_path)
 
+    def created_ids(self) -> set[str]:
+        return {str(v) for _, path in self.created for v in path.values()}
+
     def remember(self, collection: str, record: dict[str, Any]) -> None:
         item = self.spec.item_op(collection)
         delete = self.spec.item_op(collection, "delete")

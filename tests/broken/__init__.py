@@ -132,7 +132,8 @@ class PageRepeatsItem(Rewrite):
 
     def request(self, environ):
         values = query(environ)
-        if is_(environ, "GET", BUSINESSES) and values.get("offset", "0").isdigit() and int(values.get("offset", 0)) > 0:
+        if is_(environ, "GET", BUSINESSES) and values.get("offset", "0").isdigit() \
+                and 0 < int(values.get("offset", 0)) <= 1_000_000:
             values["offset"] = str(int(values["offset"]) - 1)
             set_query(environ, values)
 
