@@ -59,7 +59,7 @@ class Judge:
 
     def case(self, op: Op, path: dict[str, Any] | None = None, query: dict[str, Any] | None = None,
              body: Any = NOT_SET, headers: dict[str, str] | None = None):
-        media = "application/json" if body is not NOT_SET else None
+        media = (op.request_media or "application/json") if body is not NOT_SET else None
         return self.operation(op.id).Case(path_parameters=path or {}, query=query or {}, body=body,
                                           headers=headers, media_type=media)
 

@@ -90,7 +90,8 @@ class ListProbe:
         if op.total_key and pages:
             total, case = first_total
             self.judge.verify(op, "totals", total == len(items),
-                              f"{'.'.join(op.total_key)} is {total} but the walk yielded {len(items)} items", case)
+                              f"{'.'.join(op.total_key)} is {total} but the walk yielded {len(items)} items", case,
+                              derived=op.total_derived)
         return items
 
     def _next_query(self, op: Op, query: dict[str, Any], body: Any, page: list[Any],

@@ -46,7 +46,7 @@ def run(spec: ApiSpec, base_url: str, headers: dict[str, str], client: Client, o
     def seen(op: Op, case: Any, response: Any) -> None:
         if op.id in create_ids and 200 <= response.status_code < 300:
             try:
-                writes.remember(op.path, response.json())
+                writes.remember(op.path, response.json(), dict(case.query or {}))
             except ValueError:
                 pass
         if on_case is not None:
@@ -79,7 +79,7 @@ def run(spec: ApiSpec, base_url: str, headers: dict[str, str], client: Client, o
         report.requests = client.sent
         report.seconds = time.monotonic() - started
     if writes.created:
-        ids = ", ".join(str(v) for _, path in writes.created for v in path.values())
+        ids = ", ".join(sorted(writes.created_ids()))
         report.notes.append(f"records the kit created carry {tag!r}; archived or deleted at the end: {ids}")
     return report
 

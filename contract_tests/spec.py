@@ -74,10 +74,25 @@ class Op:
         return (response.get("content", {}).get("application/json")
                 or next(iter(response.get("content", {}).values()), {})).get("schema")
 
-    def request_schema(self) -> dict[str, Any] | None:
+    @property
+    def request_media(self) -> str | None:
+        """The request body's media type: ``application/json`` if offered, else the first."""
         content = self.node.get("requestBody", {}).get("content", {})
-        media = content.get("application/json") or next(iter(content.values()), None)
-        return media.get("schema") if media else None
+        return "application/json" if "application/json" in content else next(iter(content), None)
+
+    def request_example(self) -> Any:
+        """The request body the spec shows (media ``example``, first of ``examples``, schema example)."""
+        media = self.node.get("requestBody", {}).get("content", {}).get(self.request_media or "", {})
+        if "example" in media:
+            return media["example"]
+        for example in (media.get("examples") or {}).values():
+            if isinstance(example, dict) and "value" in example:
+                return example["value"]
+        return (media.get("schema") or {}).get("example")
+
+    def request_schema(self) -> dict[str, Any] | None:
+        media = self.request_media
+        return self.node["requestBody"]["content"][media].get("schema") if media else None
 
     def documents(self, status: int) -> bool:
         codes = self.node.get("responses", {})
@@ -131,16 +146,25 @@ class Op:
 
     @cached_property
     def total_key(self) -> tuple[str, ...] | None:
-        """A count of every matching item the body carries (``total_customers``, ``meta.total``)."""
-        props = (self.body_schema() or {}).get("properties", {})
-        for name, schema in props.items():
-            if name.startswith("total") and schema.get("type") == "integer":
-                return (name,)
-        meta = props.get("meta", {}).get("properties", {})
-        for name, schema in meta.items():
-            if name.startswith("total") and schema.get("type") == "integer":
-                return ("meta", name)
+        """A count of every matching item the body carries (``total_customers``, ``meta.page.total``)."""
+        for pointer in ((), ("meta",), ("meta", "page")):
+            node = self.body_schema() or {}
+            for part in pointer:
+                node = node.get("properties", {}).get(part, {})
+            for name, schema in node.get("properties", {}).items():
+                if name.startswith("total") and "page" not in name and schema.get("type") == "integer":
+                    return (*pointer, name)
         return None
+
+    @property
+    def total_derived(self) -> bool:
+        """Whether the count is the sandbox's own (``x-derived`` on it or on a node above it)."""
+        node = self.body_schema() or {}
+        for part in self.total_key or ():
+            if "x-derived" in node:
+                return True
+            node = node.get("properties", {}).get(part, {})
+        return "x-derived" in node
 
 
 @dataclass
@@ -152,9 +176,11 @@ class ApiSpec:
     doc_raw: dict[str, Any] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.doc_raw = document_view(self.raw)
         self.resolved = resolve_refs(self.raw, self.raw)
-        self.doc_resolved = resolve_refs(self.doc_raw, self.doc_raw)
+        # the document's view of the inlined spec: a derived shared response (``$ref``'d from
+        # components) is dropped where it is used, and no ``$ref`` is left dangling
+        self.doc_raw = document_view(self.resolved)
+        self.doc_resolved = self.doc_raw
 
     @classmethod
     def load(cls, api: str) -> "ApiSpec":
