@@ -3,8 +3,8 @@
 Hypothesis draws the cases (``@hypothesis.seed``, no example database, no shrinking), so the
 same seed sends the same requests and reaches the same verdict. Known values (``--org``,
 ``--corporation``, ``--param``) replace generated ones in positive cases, so those reach
-real records; a positive create body's plain ``name`` becomes the kit's tag, so what the
-kit creates is recognisable.
+real records; a positive write's ``name`` becomes the kit's tag, so what the kit creates
+is recognisable.
 """
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from schemathesis import GenerationMode
 
 from .judge import GENERATED_CHECKS, RESPONSE_CHECKS, Judge
 from .spec import Op
+from .writes import plain, properties, retag
 
 SETTINGS = dict(database=None, deadline=None, derandomize=False,
                 suppress_health_check=list(hypothesis.HealthCheck),
@@ -57,16 +58,9 @@ def _known_parts(op: Op, known: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def tag_body(op: Op, case: Any, tag: str) -> None:
-    schema = op.request_schema() or {}
-    name = schema.get("properties", {}).get("name")
-    if op.method == "post" and isinstance(case.body, dict) and _plain_string(name):
-        case.body["name"] = tag
-
-
-def _plain_string(schema: Any) -> bool:
-    if not isinstance(schema, dict):
-        return False
-    types = schema.get("type")
-    types = types if isinstance(types, list) else [types]
-    return "string" in types and not {"pattern", "enum", "const", "format"} & schema.keys() \
-        and schema.get("maxLength", 255) >= 40
+    """A positive write's ``name`` fields carry the kit's tag (what it creates or renames is its own)."""
+    if op.method in ("post", "put", "patch") and isinstance(case.body, dict):
+        schema = op.request_schema() or {}
+        retag(schema, case.body, tag, None)
+        if op.method == "post" and plain(properties(schema).get("name")):
+            case.body.setdefault("name", tag)

@@ -153,24 +153,24 @@ def body_for(op: Op, tag: str, record: Any = None, fallback: Op | None = None) -
     if example is None and fallback is not None:
         example = fallback.request_example()
     body = copy.deepcopy(example) if example is not None else build(op.request_schema() or {}, tag)
-    return _retag(op.request_schema() or {}, body, tag, record)
+    return retag(op.request_schema() or {}, body, tag, record)
 
 
-def _retag(schema: dict[str, Any], body: Any, tag: str, record: Any) -> Any:
+def retag(schema: dict[str, Any], body: Any, tag: str, record: Any) -> Any:
     if not isinstance(body, dict):
         return body
-    props = _properties(schema)
+    props = properties(schema)
     if record is not None and "id" in _required(schema):
         body["id"] = record
     for key, value in body.items():
         if key == "name" and isinstance(value, str):
             body[key] = tag
         elif isinstance(value, dict):
-            body[key] = _retag(props.get(key, {}), value, tag, record)
+            body[key] = retag(props.get(key, {}), value, tag, record)
     return body
 
 
-def _properties(schema: dict[str, Any]) -> dict[str, Any]:
+def properties(schema: dict[str, Any]) -> dict[str, Any]:
     props = dict(schema.get("properties", {}))
     for part in schema.get("allOf", []):
         props.update(part.get("properties", {}))
@@ -186,7 +186,7 @@ def build(schema: dict[str, Any], tag: str) -> dict[str, Any]:
     schema requires are built the same way."""
     body: dict[str, Any] = {}
     required = _required(schema)
-    for name, prop in _properties(schema).items():
+    for name, prop in properties(schema).items():
         if prop.get("readOnly"):
             continue
         value = build(prop, tag) if _kind(prop) == "object" and name in required else _sample(name, prop, tag)
@@ -210,7 +210,7 @@ def _sample(name: str, schema: dict[str, Any], tag: str) -> Any:
     kind = _kind(schema)
     if kind == "string" and schema.get("format") == "email":
         return f"{tag.split()[0]}@example.com"
-    if _plain(schema):
+    if plain(schema):
         return tag
     if kind in ("integer", "number"):
         return schema.get("minimum", 1)
@@ -241,7 +241,7 @@ def _for(op: Op, query: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in query.items() if k in op.params}
 
 
-def _plain(schema: Any) -> bool:
+def plain(schema: Any) -> bool:
     if not isinstance(schema, dict):
         return False
     types = schema.get("type")

@@ -5,6 +5,7 @@
 """
 from __future__ import annotations
 
+import io
 import json
 import re
 import uuid
@@ -180,33 +181,29 @@ class CreatedReadsBackDifferent(Rewrite):
                 raw = json.dumps(body).encode()
             except ValueError:
                 pass
-            import io
-
             environ["wsgi.input"] = io.BytesIO(raw)
             environ["CONTENT_LENGTH"] = str(len(raw))
 
 
 class LostUpdate(Rewrite):
-    """A patch answers the patched customer but stores nothing."""
+    """A patch is validated and answered as usual, then quietly undone."""
 
     def __call__(self, environ, start_response):
         if not is_(environ, "PATCH", CUSTOMER):
             return super().__call__(environ, start_response)
         raw = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
-        read = {**environ, "REQUEST_METHOD": "GET", "CONTENT_LENGTH": "0", "QUERY_STRING": ""}
-        status, headers, payload = self.call(read)
+        status, _, before = self.call({**environ, "REQUEST_METHOD": "GET", "CONTENT_LENGTH": "0",
+                                       "wsgi.input": io.BytesIO(b"")})
+        environ["wsgi.input"] = io.BytesIO(raw)
+        answer = super().__call__(environ, start_response)
         try:
-            change = json.loads(raw)
+            change, old = json.loads(raw), json.loads(before)
         except ValueError:
-            change = None
-        if status != 200 or not isinstance(change, dict) or not change:
-            import io
-
-            environ["wsgi.input"] = io.BytesIO(raw)
-            return super().__call__(environ, start_response)
-        answer = json.dumps({**json.loads(payload), **change}).encode()
-        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(answer)))])
-        return [answer]
+            return answer
+        if status == 200 and isinstance(change, dict):
+            undo = json.dumps({k: old[k] for k in change if k in old}).encode()
+            self.call({**environ, "wsgi.input": io.BytesIO(undo), "CONTENT_LENGTH": str(len(undo))})
+        return answer
 
 
 class IgnoredAuth(Rewrite):
