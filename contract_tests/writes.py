@@ -163,7 +163,7 @@ def retag(schema: dict[str, Any], body: Any, tag: str, record: Any) -> Any:
     if record is not None and "id" in _required(schema):
         body["id"] = record
     for key, value in body.items():
-        if key == "name" and isinstance(value, str):
+        if key == "name" and (value is None or isinstance(value, str)):
             body[key] = tag
         elif isinstance(value, dict):
             body[key] = retag(props.get(key, {}), value, tag, record)
