@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from functools import lru_cache
 from typing import Any
 
 import jsonschema_rs
@@ -18,10 +17,17 @@ class WrongErrorBody(Failure):
     kind_title = "4xx body is not the API's error shape"
 
 
-@lru_cache(maxsize=16)
-def _error_validator(spec_json: str):
-    """The schema most of the spec's 4xx responses share: the API's error body."""
-    raw = json.loads(spec_json)
+_VALIDATORS: dict[int, Any] = {}
+
+
+def _error_validator(raw: dict[str, Any]):
+    """The schema most of the spec's 4xx responses share: the API's error body (once per spec)."""
+    if id(raw) not in _VALIDATORS:  # the spec is kept with it, so its id is never reused
+        _VALIDATORS[id(raw)] = (raw, _build_error_validator(raw))
+    return _VALIDATORS[id(raw)][1]
+
+
+def _build_error_validator(raw: dict[str, Any]):
     resolved = resolve_refs(raw, raw)
     schemas: Counter = Counter()
     for item in resolved.get("paths", {}).values():
@@ -44,7 +50,7 @@ def error_body_conformance(ctx: Any, response: Any, case: Any) -> bool | None:
     (a documented status is already covered by ``response_schema_conformance``)."""
     if not 400 <= response.status_code < 500 or str(response.status_code) in case.operation.responses.status_codes:
         return None
-    validator = _error_validator(json.dumps(case.operation.schema.raw_schema, sort_keys=True, default=str))
+    validator = _error_validator(case.operation.schema.raw_schema)
     if validator is None:
         return None
     try:
