@@ -8,8 +8,9 @@
 - ``filters``: every item a filtered walk yields satisfies the filter, an item known to match
   is found, and two filters together keep only items that satisfy both.
 
-Which query parameter filters which field is the table below; a parameter named like an item
-field filters that field by equality without an entry.
+Which query parameter filters which field, and how, is the table below (from each parameter's
+description); a parameter named like an item field filters that field by equality without an
+entry.
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ FILTERS: dict[str, dict[str, tuple[str, str]]] = {
     "payments": {"company_name": ("name", "icontains"), "created_at_start": ("created_at", "gte"),
                  "created_at_end": ("created_at", "lte")},
     "exemptions": {"search_term": ("name", "icontains")},
+    "commerce": {"filter[name]": ("attributes.name", "equals"), "filter[ids]": ("id", "one_of")},
 }
 
 
@@ -162,12 +164,12 @@ class ListProbe:
             field, how = table.get(name) or ((name, "equals") if _equality_field(op, name) else (None, None))
             if field is None:
                 continue
-            known = next((i for i in items if isinstance(i, dict) and _scalar(i.get(field))), None)
+            known = next((i for i in items if isinstance(i, dict) and _scalar(_field(i, field))), None)
             if known is not None:
                 usable.append((name, field, how, known, "x-derived" in param))
         for name, field, how, known, derived in usable:
             self._filter_walk(op, path, query, size, [(name, field, how)], known, derived)
-        if len(usable) >= 2 and _scalar(usable[0][3].get(usable[1][1])):
+        if len(usable) >= 2 and _scalar(_field(usable[0][3], usable[1][1])):
             first, second = usable[:2]
             self._filter_walk(op, path, query, size, [first[:3], second[:3]], first[3], first[4] or second[4])
 
@@ -180,7 +182,7 @@ class ListProbe:
             self.judge.verify(op, "filters", False, f"{asked}: not a 200", case, derived)
             return
         wrong = [identity(i) for i in found
-                 if not all(MATCHERS[how](i.get(field), asked[name]) for name, field, how in filters)]
+                 if not all(MATCHERS[how](_field(i, field), asked[name]) for name, field, how in filters)]
         self.judge.verify(op, "filters", not wrong, f"{asked}: items that do not match: {wrong[:5]}", case, derived)
         self.judge.verify(op, "filters", identity(known) in {identity(i) for i in found},
                           f"{asked}: the matching item {identity(known)} is not returned", case, derived)
@@ -191,13 +193,18 @@ def _equality_field(op: Op, name: str) -> bool:
     return name in item.get("properties", {})
 
 
+def _field(item: Any, field: str) -> Any:
+    """An item's field; a dotted name reaches into objects (``attributes.name``)."""
+    return dig(item, tuple(field.split(".")))
+
+
 def _scalar(value: Any) -> bool:
     return isinstance(value, (str, int, float, bool)) and value != ""
 
 
 def _value(how: str, item: dict[str, Any], field: str) -> Any:
     """The filter value that ``item`` matches: its own value, or a piece of it in other case."""
-    value = item[field]
+    value = _field(item, field)
     if how == "icontains" and isinstance(value, str) and len(value) > 4:
         return value[1:5].swapcase()
     return value
@@ -214,6 +221,7 @@ def _when(value: Any) -> Any:
 
 MATCHERS: dict[str, Callable[[Any, Any], bool]] = {
     "equals": lambda got, asked: str(got).lower() == str(asked).lower() if isinstance(got, bool) else got == asked,
+    "one_of": lambda got, asked: str(got) in str(asked).split(","),
     "icontains": lambda got, asked: isinstance(got, str) and str(asked).lower() in got.lower(),
     "gte": lambda got, asked: got is not None and _when(got) >= _when(asked),
     "lte": lambda got, asked: got is not None and _when(got) <= _when(asked),
