@@ -2,9 +2,9 @@
 sandbox, only decision warnings against a correct-but-different implementation; and the CLI."""
 from __future__ import annotations
 
-import json
 import re
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
@@ -171,7 +171,7 @@ def test_live_sandbox_each_api_exits_0_and_keeps_the_default_workspace(live_serv
     before = {api: _everything(server.url, p, k, auth, **q) for api, (p, k, q) in views.items()}
     junit = tmp_path / "payments.xml"
     done = subprocess.run(
-        [sys.executable, "-m", "contract_tests.cli", "--api", "payments", "--base-url", f"{server.url}/payments",
+        [str(Path(sys.executable).parent / "contract-test"), "--api", "payments", "--base-url", f"{server.url}/payments",
          "--client-id", "sandbox", "--client-secret", "sandbox-token", "--junit", str(junit), "--quiet"],
         capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
