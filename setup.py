@@ -7,6 +7,6 @@ package mapped onto another folder, hence this file).
 from setuptools import find_packages, setup
 
 setup(
-    packages=[*find_packages(include=["sandbox", "sandbox.*", "fixtures", "fixtures.*"]), "sandbox.openapi"],
+    packages=[*find_packages(include=["sandbox", "sandbox.*", "fixtures", "fixtures.*", "contract_tests", "contract_tests.*"]), "sandbox.openapi"],
     package_dir={"sandbox.openapi": "openapi"},
 )

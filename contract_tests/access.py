@@ -1,0 +1,28 @@
+"""Credentials: without one, or with one the target cannot know, a secured read is the spec's 401.
+
+Only reads are sent this way (a target that ignores auth must not be written to by it); the
+401's body and Content-Type go through the same response checks as every other answer.
+"""
+from __future__ import annotations
+
+from .judge import Judge
+from .resolve import Resolver
+from .spec import Op
+
+INVALID_TOKEN = "contract-test-invalid-token"
+
+
+def check_auth(judge: Judge, resolver: Resolver, op: Op) -> None:
+    if op.method != "get" or not op.secured:
+        return
+    args = resolver.args(op)
+    if args is None:
+        return
+    schemes = judge.spec.raw.get("components", {}).get("securitySchemes", {})
+    derived = any("x-derived" in schemes.get(name, {}) for requirement in op.node["security"] for name in requirement)
+    derived = derived or "x-derived" in op.node.get("responses", {}).get("401", {"x-derived": "undocumented"})
+    for label, headers in (("no credential", {"Authorization": None}),
+                           ("an unknown token", {"Authorization": f"Bearer {INVALID_TOKEN}"})):
+        case, response = judge.request(op, *args, headers=headers)
+        judge.verify(op, "auth_required", response.status_code == 401,
+                     f"with {label}: expected 401, got {response.status_code}", case, derived)
