@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import hypothesis
+import hypothesis.errors
 from schemathesis import GenerationMode
 
 from .judge import GENERATED_CHECKS, RESPONSE_CHECKS, Judge
@@ -43,7 +44,12 @@ def fuzz_operation(judge: Judge, op: Op, known: dict[str, Any], seed: int, max_e
             judge.judge(case, response, RESPONSE_CHECKS + GENERATED_CHECKS)
             on_response(op, case, response)
 
-        run()
+        try:
+            run()
+        except hypothesis.errors.Unsatisfiable:
+            if mode is GenerationMode.POSITIVE:
+                raise
+            # no request the schema refuses can be drawn here (every part is free-form): nothing to send
     return sent
 
 

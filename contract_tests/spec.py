@@ -51,6 +51,7 @@ class Op:
     path: str
     node: dict[str, Any]
     doc_node: dict[str, Any]
+    ours: bool = False  # the whole operation is the sandbox's (``x-derived``): not in the document
 
     @property
     def label(self) -> str:
@@ -190,13 +191,16 @@ class ApiSpec:
     def ops(self) -> dict[str, Op]:
         found: dict[str, Op] = {}
         for path, item in self.resolved.get("paths", {}).items():
-            doc_item = self.doc_resolved["paths"][path]
+            doc_item = self.doc_resolved["paths"].get(path, {})
             shared = item.get("parameters", [])
             for method, node in item.items():
                 if not isinstance(node, dict) or "operationId" not in node:
                     continue
                 node = {**node, "parameters": _merge(shared, node.get("parameters", []))}
                 node.setdefault("security", self.resolved.get("security", []))
+                if method not in doc_item:  # an operation of ours: judged by the strict spec, as a decision
+                    found[node["operationId"]] = Op(node["operationId"], method, path, node, node, ours=True)
+                    continue
                 doc = {**doc_item[method], "parameters": _merge(doc_item.get("parameters", []),
                                                                 doc_item[method].get("parameters", []))}
                 found[node["operationId"]] = Op(node["operationId"], method, path, node, doc)

@@ -214,8 +214,11 @@ class IgnoredAuth(Rewrite):
 
 
 class WrongErrorBody(Rewrite):
+    """Commerce's errors are JSON:API's error objects, which its document names as its
+    conventions (payments' document defines no error body, so there it would be a decision)."""
+
     def response(self, environ, status, body):
-        if environ["PATH_INFO"].startswith("/payments/") and 400 <= status < 500:
+        if environ["PATH_INFO"].startswith("/commerce/") and 400 <= status < 500:
             return status, {"message": "something went wrong"}
         return status, body
 
@@ -264,6 +267,6 @@ CATALOGUE: dict[str, Broken] = {
     "created reads back different": Broken("payments", CreatedReadsBackDifferent, frozenset({"create_reads_back"})),
     "lost update": Broken("payments", LostUpdate, frozenset({"update_reads_back"})),
     "ignored auth": Broken("payments", IgnoredAuth, frozenset({"auth_required"})),
-    "wrong error body": Broken("payments", WrongErrorBody, frozenset({"response_schema_conformance"})),
+    "wrong error body": Broken("commerce", WrongErrorBody, frozenset({"response_schema_conformance"})),
 }
 DIFFERENT = Broken("payments", CorrectButDifferent, frozenset())
