@@ -25,11 +25,13 @@ SETTINGS = dict(database=None, deadline=None, derandomize=False,
 
 def fuzz_operation(judge: Judge, op: Op, known: dict[str, Any], seed: int, max_examples: int,
                    on_response: Callable[[Op, Any, Any], None]) -> int:
-    """Send ``max_examples`` positive and as many negative cases; return how many were sent."""
+    """Send ``max_examples`` positive and as many negative cases; return how many were sent.
+    Writes to a record (a path id) address no record of the target: ``writes`` and the stateful
+    phase exercise the kit's own records."""
     operation = judge.operation(op.id)
     sent = 0
     for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-        overrides = _known_parts(op, known) if mode is GenerationMode.POSITIVE else {}
+        overrides = _known_parts(op, known) if mode is GenerationMode.POSITIVE else _absent_ids(op)
         strategy = operation.as_strategy(generation_mode=mode, **overrides)
 
         @hypothesis.seed(seed)
@@ -53,14 +55,33 @@ def fuzz_operation(judge: Judge, op: Op, known: dict[str, Any], seed: int, max_e
     return sent
 
 
+# A write addressed to a record must never reach one the kit did not create: the spec's own
+# examples (drawn in Hypothesis' explicit phase) may name real records of the target.
+ABSENT_UUID = "00000000-0000-4000-8000-00000000c0de"
+
+
+def _absent(param: dict[str, Any]) -> str:
+    return ABSENT_UUID if (param.get("schema") or {}).get("format") == "uuid" else "contract-test-absent"
+
+
 def _known_parts(op: Op, known: dict[str, Any]) -> dict[str, dict[str, Any]]:
     parts: dict[str, dict[str, Any]] = {}
+    if op.method != "get":
+        for name, param in op.params.items():
+            if param["in"] == "path":
+                parts.setdefault("path_parameters", {})[name] = _absent(param)
     for name, param in op.params.items():
         if param.get("required") and name in known:
             location = {"path": "path_parameters", "query": "query"}.get(param["in"])
             if location:
                 parts.setdefault(location, {})[name] = known[name]
     return parts
+
+
+def _absent_ids(op: Op) -> dict[str, dict[str, Any]]:
+    """Negative cases of a write keep an absent id too (the explicit phase draws spec examples)."""
+    parts = _known_parts(op, {})
+    return parts if op.method != "get" else {}
 
 
 def tag_body(op: Op, case: Any, tag: str) -> None:

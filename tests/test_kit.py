@@ -141,6 +141,9 @@ def test_cli_broken_target_exits_1_with_curl(app, tmp_path, capsys):
     assert {c.get("name") for c in failures} >= {"page_size"}
 
 
+COMMERCE_ORG = "5c0a7e1d-2b3f-4c8a-9d6e-1f2a3b4c5d6e"  # the first organization of every sandbox workspace
+
+
 def _everything(url: str, path: str, items: str, headers: dict[str, str], **query) -> list:
     import requests
 
@@ -167,6 +170,7 @@ def test_live_sandbox_each_api_exits_0_and_keeps_the_default_workspace(live_serv
         "exemptions": ("/exemptions/customers", "customers", {"corporation_id": "corp_123", "limit": 100}),
         "billing": ("/billing/v1/customers/cus_01h1w8r7s2v4l5m6n7p8j9k0q2/businesses", "data",
                     {"limit": 100, "offset": 0}),
+        "commerce": ("/commerce/api/v1/businesses", "data", {"o": COMMERCE_ORG, "page[size]": 100}),
     }
     before = {api: _everything(server.url, p, k, auth, **q) for api, (p, k, q) in views.items()}
     junit = tmp_path / "payments.xml"
@@ -177,8 +181,9 @@ def test_live_sandbox_each_api_exits_0_and_keeps_the_default_workspace(live_serv
     assert done.returncode == 0, done.stdout + done.stderr
     assert ET.parse(junit).getroot().find("testsuite").get("failures") == "0"
     created = re.search(r"archived or deleted at the end: (.*)", done.stdout)[1].split(", ")
-    for api, extra in (("billing", ["--token", "sandbox-token"]), ("exemptions", ["--token", "sandbox-token",
-                                                                                    "--corporation", "corp_123"])):
+    for api, extra in (("billing", ["--token", "sandbox-token"]),
+                       ("exemptions", ["--token", "sandbox-token", "--corporation", "corp_123"]),
+                       ("commerce", ["--token", "sandbox-token", "--org", COMMERCE_ORG])):
         out = tmp_path / f"{api}.xml"
         assert main(["--api", api, "--base-url", f"{server.url}/{api}", *extra, "--junit", str(out), "--quiet"]) == 0, \
             capsys.readouterr().out
