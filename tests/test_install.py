@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -21,8 +22,12 @@ def _run(*args: str, cwd: Path, timeout: int = 600) -> str:
 
 
 def test_the_wheel_installs_and_serves_from_anywhere(tmp_path):
+    # built from a copy without a checkout's build/ (stale files there would mask a missing package)
+    source = tmp_path / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".git", ".venv", ".cache", "build", "dist", "reports", "*.egg-info", "__pycache__", "node_modules"))
     wheels = tmp_path / "wheels"
-    _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(ROOT), cwd=tmp_path)
+    _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(source), cwd=tmp_path)
     wheel = next(wheels.glob("api_sandbox-*.whl"))
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True)

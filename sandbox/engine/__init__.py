@@ -1,0 +1,1 @@
+"""The generic engine: knows OpenAPI, knows nothing about any one API."""
