@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 
-from .conftest import AUTH
+from .conftest import AUTH, ROOT
 
 READS = [
     "/payments/customers?limit=25",

@@ -20,6 +20,7 @@ def spec_dir() -> Path:
 
 
 SPEC_DIR = spec_dir()
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's safe loader: the same data, ~10x faster
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 
@@ -161,7 +162,7 @@ def _operations(name: str, resolved: dict[str, Any]) -> dict[str, Operation]:
 def load_spec(name: str, directory: Path = SPEC_DIR) -> Spec:
     """Read ``<name>.yaml`` from the specs, check it with openapi-core and index its operations."""
     path = directory / f"{name}.yaml"
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
     resolved = resolve_refs(raw, raw)
     spec = Spec(name=name, path=path, raw=raw, resolved=resolved, operations=_operations(name, resolved))
     spec.openapi  # noqa: B018 - build (and so check) the reference validator at start-up
