@@ -10,10 +10,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 from dataclasses import dataclass
 from itertools import islice, takewhile
 from typing import Any, Callable, Iterator
+
+import orjson
 
 from .errors import BadRequest, Detail, InvalidCursor
 from .store import Collection, Key, Record
@@ -47,12 +48,16 @@ class Page:
 
 def fingerprint(bound: dict[str, Any]) -> str:
     """A short digest of what a cursor is bound to (filters, parent id)."""
-    return hashlib.sha256(json.dumps(bound, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return hashlib.sha256(orjson.dumps(bound, option=orjson.OPT_SORT_KEYS, default=str)).hexdigest()[:16]
+
+
+def _mac(payload: bytes) -> bytes:
+    return hmac.digest(_MAC_KEY, payload, "sha256")[:8]
 
 
 def encode_cursor(key: Key, query: str) -> str:
-    payload = json.dumps({"k": list(key), "q": query}, separators=(",", ":")).encode()
-    mac = hmac.new(_MAC_KEY, payload, hashlib.sha256).digest()[:8]
+    payload = orjson.dumps({"k": key, "q": query})
+    mac = _mac(payload)
     return base64.urlsafe_b64encode(payload + mac).rstrip(b"=").decode("ascii")
 
 
@@ -61,9 +66,9 @@ def decode_cursor(cursor: str, query: str, field: str) -> Key:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         payload, mac = raw[:-8], raw[-8:]
-        if not hmac.compare_digest(mac, hmac.new(_MAC_KEY, payload, hashlib.sha256).digest()[:8]):
+        if not hmac.compare_digest(mac, _mac(payload)):
             raise ValueError("bad mac")
-        data = json.loads(payload)
+        data = orjson.loads(payload)
         key = tuple(data["k"])
         if not key or not all(isinstance(part, (str, int)) for part in key):
             raise ValueError("bad key")
