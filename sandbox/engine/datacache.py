@@ -1,8 +1,8 @@
 """Generated data sets kept on disk, so a start with the same seed and scale skips Faker.
 
 A data set is a pure function of the seed, the scale, the day it is generated for, the
-fixture factories and specs (their source text), and the versions of the libraries the
-factories draw from. The cache key is a digest of all of them, so a cached data set is
+code (the fixture factories, the sandbox package and the specs, as source text), and the
+versions of the libraries the factories draw from. The cache key is a digest of all of them, so a cached data set is
 never stale: changing any of them makes a new key. Files are written whole (a temporary
 file renamed into place), and a file that cannot be read is rebuilt, never trusted.
 
@@ -46,9 +46,11 @@ def _sources_digest() -> str:
     digest = hashlib.sha256(f"{sys.version_info[:2]}".encode())
     for name in _LIBRARIES:
         digest.update(f"{name}={metadata.version(name)};".encode())
-    roots = [Path(fixtures.__file__).parent, SPEC_DIR]
-    for path in sorted(p for root in roots for p in root.rglob("*") if p.is_file() and p.suffix in (".py", ".yaml", ".json")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    package = Path(__file__).resolve().parents[1]  # the sandbox (an API folder may hold its factory)
+    roots = [Path(fixtures.__file__).parent, SPEC_DIR, package]
+    for root in roots:
+        for path in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in (".py", ".yaml", ".json")):
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:20]
 
 
