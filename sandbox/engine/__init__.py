@@ -1,1 +1,1 @@
-"""The generic engine: reads each API's OpenAPI document and serves it; knows nothing about customers."""
+"""The generic engine: knows OpenAPI, knows nothing about any one API."""
