@@ -324,6 +324,45 @@ def test_created_at_filters_take_rfc3339_full_dates_as_whole_days(read_client):
     assert later == [c for c in everyone if c["created_at"][:10] >= day][:100]
 
 
+def test_a_created_at_window_pages_both_ways_like_the_filtered_list(read_client):
+    """The range scan jumps to its bounds; forward and backward pages still cover exactly the window."""
+    everyone = walk(read_client, f"{P}/customers", 100)[0]
+    lo, hi = everyone[7]["created_at"], everyone[30]["created_at"][:10]
+    window = f"created_at_start={lo}&created_at_end={hi}"
+    expected = [c for c in everyone if lo <= c["created_at"] and c["created_at"][:10] <= hi]
+    got, query = [], f"limit=4&{window}"
+    while True:
+        page = ok(read_client.get(f"{P}/customers?{query}", headers=AUTH))
+        got += page["data"]
+        if not page["page_info"]["has_next_page"]:
+            break
+        query = f"limit=4&{window}&after={page['page_info']['end_cursor']}"
+    assert len(expected) > 8 and got == expected
+    back, last, cursor = [], len(page["data"]), page["page_info"]["start_cursor"]
+    while True:
+        page = ok(read_client.get(f"{P}/customers?limit=3&{window}&before={cursor}", headers=AUTH))
+        back = page["data"] + back
+        if not page["page_info"]["has_previous_page"]:
+            break
+        cursor = page["page_info"]["start_cursor"]
+    assert back == expected[:-last]
+
+
+def test_a_created_at_window_finds_imported_records_written_with_an_offset(client):
+    """The order compares text; a record imported as `...+05:00` is still found by its instant."""
+    exported = client.get("/_sandbox/workspace/export", headers=AUTH).get_json()
+    customers = exported["data"]["payments"]["customers"]
+    moved = customers[0]
+    moved["created_at"] = "2030-01-01T03:00:00+05:00"  # 2029-12-31T22:00:00Z
+    ok(client.post("/_sandbox/workspace/import", json=exported, headers=AUTH))
+    for window in ("created_at_start=2029-12-31T21:00:00Z&created_at_end=2029-12-31T23:00:00Z",
+                   "created_at_start=2029-12-31&created_at_end=2029-12-31", "created_at_end=2029-12-31T22:00:00Z"):
+        found = ok(client.get(f"{P}/customers?limit=100&{window}", headers=AUTH))["data"]
+        assert moved["id"] in ids(found), window
+    later = ok(client.get(f"{P}/customers?limit=100&created_at_start=2030-01-01", headers=AUTH))["data"]
+    assert moved["id"] not in ids(later)
+
+
 def test_cursors_only_work_with_the_query_they_came_from(read_client, seeded):
     get = lambda path: ok(read_client.get(P + path, headers=AUTH))["page_info"]["end_cursor"]  # noqa: E731
     filtered = get("/customers?limit=2&company_name=a")

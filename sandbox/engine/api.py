@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import islice
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable
 
 from .errors import ApiError, Detail
 from .pagination import Page
@@ -30,11 +31,15 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-def start_ids(records: Iterable[dict[str, Any]], *, first: str | None = None,
+def start_ids(collection: Collection, *, parent: Any = None, first: str | None = None,
               keep: Callable[[dict[str, Any]], bool] = lambda r: True, limit: int = 5) -> list[str]:
-    """Ids a partner can start from: ``first`` (a documented example) if present, then others in order."""
-    ids = [r["id"] for r in records if keep(r)]
-    return sorted(ids, key=lambda i: i != first)[:limit]
+    """Ids a partner can start from: ``first`` (a documented example) if it is there, then
+    others in order; reads only as far as it must (a lookup and the start of a scan)."""
+    head = collection.get(first) if first is not None else None
+    ids = [first] if head is not None and keep(head) and (
+        parent is None or head.get(collection.parent_field) == parent) else []
+    others = (r["id"] for r in collection.values(parent) if r["id"] != first and keep(r))
+    return ids + list(islice(others, limit - len(ids)))
 
 
 @dataclass

@@ -1,10 +1,10 @@
 """Spec paths -> one Flask Blueprint per API; one response writer for bodies and errors."""
 from __future__ import annotations
 
-import json
 from contextlib import contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any, Iterator
 
+import orjson
 from flask import Blueprint, Response, request
 
 from .api import ApiDefinition, Context, Reply
@@ -21,20 +21,26 @@ if TYPE_CHECKING:
 
 
 def public(value: Any) -> Any:
-    """A stored record as clients see it: internal keys (leading ``_``) dropped."""
-    if isinstance(value, dict):
+    """A stored record as clients see it: internal keys (leading ``_``) dropped. A record
+    without any is served as it is (records are never changed in place), not copied."""
+    if isinstance(value, dict) and any(k[:1] == "_" for k in value):
         return {k: v for k, v in value.items() if not k.startswith("_")}
     return value
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None,
                   mimetype: str = "application/json") -> Response:
-    """UTF-8 JSON; raises (UnicodeEncodeError, ValueError) for a body no client could read."""
+    """UTF-8 JSON (orjson: compact, non-ASCII as is); ValueError for a body no client could
+    read (a lone surrogate). NaN and Infinity never reach a body: request bodies and
+    scenario files refuse them when read (orjson would write them as null)."""
     if status == 204:  # No Content: no body, so no Content-Type either
         response = Response(status=204, headers=headers)
         response.headers.remove("Content-Type")
         return response
-    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+    try:
+        text = orjson.dumps(body)
+    except orjson.JSONEncodeError as exc:
+        raise ValueError(f"body cannot be sent as JSON: {exc}") from None
     return Response(text, status=status, headers=headers, mimetype=mimetype)
 
 

@@ -30,6 +30,7 @@ def read_scenario(path: str | Path) -> dict[str, Any]:
     text = Path(path).read_text(encoding="utf-8")
     try:
         data = json.loads(text) if str(path).endswith(".json") else yaml.safe_load(text)
+        json.dumps(data, allow_nan=False)  # NaN / Infinity (YAML .nan, .inf) are no JSON a client could read
     except (ValueError, yaml.YAMLError) as exc:
         raise ValidationFailed(f"{path}: not valid YAML/JSON: {exc}", [Detail(str(path), "cannot be parsed")]) from None
     if not isinstance(data, dict):

@@ -16,6 +16,7 @@ from collections import OrderedDict
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
+from .datacache import cached_datasets
 from .errors import Conflict, Detail, InsufficientStorage
 from .scenarios import META_KEYS, apply_scenario, check_references, check_scenario, read_scenario
 from .store import Collection, Usage, Workspace
@@ -90,13 +91,13 @@ class Registry:
     def _build(self, seed: int, scale: int) -> Dataset:
         from fixtures import build_datasets  # fixtures import faker: only once the app starts
 
-        records = build_datasets(self.apis, seed, scale, self.settings.today)
+        today = self.settings.today
+        records = cached_datasets([a.name for a in self.apis], seed, scale, today, lambda: build_datasets(self.apis, seed, scale, today))
         holder = Workspace(name="seed", token="", client_id="", client_secret="", seed=seed, scale=scale)
         for api in self.apis:
             collections = api.new_collections()
             for name, items in records.get(api.name, {}).items():
-                for record in items:
-                    collections[name].put(record)
+                collections[name].fill(items)
             holder.collections[api.name] = collections
         for source, scenario in self._scenarios:
             check_references(scenario, self.apis, holder, source)  # records checked once, at start

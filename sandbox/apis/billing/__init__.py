@@ -25,7 +25,7 @@ def envelope(page: Page, ctx: Context) -> dict[str, Any]:
 
 
 def summarize(workspace: Workspace) -> dict[str, list[str]]:
-    customers = workspace.collection("billing", "customers").values()
+    customers = workspace.collection("billing", "customers")
     return {"customer_ids": start_ids(customers, first=fixtures.DOCUMENTED_CUSTOMER)}
 
 

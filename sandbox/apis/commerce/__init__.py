@@ -21,10 +21,10 @@ def build_fixtures(*args: Any) -> dict[str, list[dict[str, Any]]]:
 
 
 def summarize(workspace: Workspace) -> dict[str, list[str]]:
-    organizations = workspace.collection("commerce", "organizations").values()
-    businesses = workspace.collection("commerce", "businesses").values(parent=fixtures.FIRST_ORGANIZATION)
-    return {"organization_ids": start_ids(organizations, first=fixtures.FIRST_ORGANIZATION),
-            "business_ids": start_ids(businesses, first=fixtures.DOCUMENTED_BUSINESS)}
+    collections = workspace.collections["commerce"]
+    return {"organization_ids": start_ids(collections["organizations"], first=fixtures.FIRST_ORGANIZATION),
+            "business_ids": start_ids(collections["businesses"], parent=fixtures.FIRST_ORGANIZATION,
+                                      first=fixtures.DOCUMENTED_BUSINESS)}
 
 
 API = ApiDefinition(

@@ -21,7 +21,7 @@ def envelope(page: Page, ctx: Context) -> dict[str, Any]:
 
 
 def summarize(workspace: Workspace) -> dict[str, list[str]]:
-    corporations = workspace.collection("exemptions", "corporations").values()
+    corporations = workspace.collection("exemptions", "corporations")
     return {"corporation_ids": start_ids(corporations, first=fixtures.DOCUMENTED_CORPORATION)}
 
 

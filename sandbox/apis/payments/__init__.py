@@ -45,7 +45,7 @@ def oauth2_error(error: ApiError) -> tuple[int, dict[str, str]]:
 
 
 def summarize(workspace: Workspace) -> dict[str, list[str]]:
-    customers = workspace.collection("payments", "customers").values()
+    customers = workspace.collection("payments", "customers")
     return {"customer_ids": start_ids(customers, keep=lambda c: c["status"] == "active")}
 
 

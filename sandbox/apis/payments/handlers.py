@@ -91,7 +91,19 @@ def list_customers(ctx: Context) -> Page:
 
     bound = {k: query.get(k) for k in ("created_at_start", "created_at_end", "company_name")}
     return cursor_page(ctx.collection("customers"), match=match, limit=query["limit"],
-                       after=query.get("after") or None, before=query.get("before") or None, bound=bound)
+                       after=query.get("after") or None, before=query.get("before") or None, bound=bound,
+                       lower=_day_key(start[0], -1) if start else None,
+                       upper=_day_key(end[1], +1) if end else None)
+
+
+def _day_key(instant: datetime, days: int) -> tuple[str]:
+    """A sort key just outside the day ``days`` away from ``instant``'s, for a range scan.
+
+    The order compares ``created_at`` as text, and an imported record may write its instant
+    with any UTC offset (up to a day either way), so the scan covers a day more on each side
+    and ``match`` compares instants exactly."""
+    day = (instant + timedelta(days=days)).date().isoformat()
+    return (day,) if days < 0 else (day + "\uffff",)
 
 
 def create_customer(ctx: Context) -> Reply:

@@ -1,0 +1,34 @@
+"""The on-disk cache of generated data sets: the same seed gives the same bytes from it,
+and a file it cannot read is rebuilt, not trusted."""
+from __future__ import annotations
+
+from sandbox import create_app
+from sandbox.settings import Settings
+
+from .conftest import AUTH
+
+
+def export(seed: int) -> bytes:
+    client = create_app(Settings(seed=seed)).test_client()
+    response = client.get("/_sandbox/workspace/export", headers=AUTH)
+    assert response.status_code == 200 and response.get_json()["data"]["payments"]["customers"]
+    return response.data
+
+
+def test_a_cached_data_set_gives_the_bytes_a_fresh_build_gives(tmp_path, monkeypatch):
+    monkeypatch.setenv("SANDBOX_CACHE_DIR", str(tmp_path))
+    built = export(11)
+    (cached,) = tmp_path.glob("data-*-11-1-*.pickle")
+    assert export(11) == built
+    cached.write_bytes(b"not a pickle")
+    assert export(11) == built  # unreadable: rebuilt (and written again)
+    assert cached.read_bytes() != b"not a pickle"
+    assert export(12) != built and len(list(tmp_path.glob("data-*.pickle"))) == 2
+
+
+def test_the_cache_can_be_turned_off(tmp_path, monkeypatch):
+    monkeypatch.setenv("SANDBOX_CACHE_DIR", str(tmp_path))
+    cached = export(13)
+    monkeypatch.setenv("SANDBOX_CACHE_DIR", "off")
+    assert export(13) == cached
+    assert len(list(tmp_path.glob("data-*.pickle"))) == 1
