@@ -33,7 +33,7 @@ def free_port() -> int:
 
 
 def rss_mb(pid: int) -> float:
-    """Resident memory of a process and its children (gunicorn's worker is a child), in MB."""
+    """Resident memory of a process and its children, in MB."""
     children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     total = 0
     for each in [pid, *map(int, children)]:
