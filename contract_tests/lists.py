@@ -37,15 +37,22 @@ def identity(item: Any) -> str:
     return str(item["id"]) if isinstance(item, dict) and "id" in item else json.dumps(item, sort_keys=True)
 
 
+def required_args(judge: Judge, resolver: Resolver, op: Op, checks: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """``resolver.args(op)``; if a required parameter has no value, None, noted in the report."""
+    args = resolver.args(op)
+    if args is None:
+        judge.report.notes.append(f"{op.label}: no value for a required parameter; {checks} checks skipped")
+    return args
+
+
 class ListProbe:
     def __init__(self, judge: Judge, resolver: Resolver) -> None:
         self.judge = judge
         self.resolver = resolver
 
     def run(self, op: Op) -> None:
-        args = self.resolver.args(op)
+        args = required_args(self.judge, self.resolver, op, "list")
         if args is None:
-            self.judge.report.notes.append(f"{op.label}: no value for a required parameter; list checks skipped")
             return
         path, query = args
         _, maximum = op.size_bounds(doc=False)

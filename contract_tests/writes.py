@@ -16,7 +16,7 @@ import copy
 from typing import Any
 
 from .judge import Judge
-from .lists import ListProbe, identity
+from .lists import ListProbe, identity, required_args
 from .resolve import Resolver
 from .spec import ApiSpec, Op
 
@@ -35,9 +35,8 @@ class WriteProbe:
         return sorted(found, key=lambda o: o.path.count("{"))
 
     def run(self, op: Op) -> None:
-        args = self.resolver.args(op)
+        args = required_args(self.judge, self.resolver, op, "write")
         if args is None:
-            self.judge.report.notes.append(f"{op.label}: no value for a required parameter; write checks skipped")
             return
         path, query = args
         body = body_for(op, self.judge.tag)

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 VALIDATION_STATUSES = frozenset({400, 413, 415, 422})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _PREFERENCE = re.compile(r'^\s*([A-Za-z0-9!#$%&\'*+.^_`|~-]+)\s*(?:=\s*("[^"]*"|[^\s;"]*))?\s*(?:;.*)?$')
+_PREFERENCE_ITEM = re.compile(r'(?:[^,"]|"[^"]*")+')  # one comma-separated preference, quotes kept whole
 _traffic_lock = threading.Lock()
 
 
@@ -57,7 +58,7 @@ class Preferences:
 
 def _split_preferences(values: list[str]) -> list[str]:
     """Comma-separated preferences of every ``Prefer`` header, commas in quotes kept."""
-    return [p for value in values for p in re.findall(r'(?:[^,"]|"[^"]*")+', value) if p.strip()]
+    return [p for value in values for p in _PREFERENCE_ITEM.findall(value) if p.strip()]
 
 
 def parse_prefer(values: list[str], max_delay_ms: int) -> Preferences:

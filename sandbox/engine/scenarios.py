@@ -79,7 +79,7 @@ def _problems(scenario: dict[str, Any], apis: dict[str, "ApiDefinition"]) -> Pro
                 problems.add(Detail(where, "must be a list of records"))
                 continue
             seen = ids.setdefault((api_name, collection), set())
-            schema = api.spec.collection_schema(collection) if collection in api.spec.collections else {}
+            schema = api.spec.collection_schema(collection)  # unknown collections were refused above
             for i, record in enumerate(records):
                 found = _record_problems(api, collection, schema, record, f"{where}[{i}]")
                 problems.add(*found)
