@@ -1,7 +1,9 @@
 """How the sandbox behaves as its data grows: ``sandbox serve --scale N`` for several N.
 
-For each scale: seconds from launch to the first health answer, resident memory of the
-server's processes, and the median time of reads and control calls whose cost must not
+For each scale: seconds from launch to the first health answer, twice: the first start,
+with an empty data cache (``SANDBOX_CACHE_DIR`` a new temporary folder: the data is made,
+as on a CI machine), then a start that reads back what the first one cached; resident
+memory of the server's processes, and the median time of reads and control calls whose cost must not
 grow with the data: the first and the last page of payments customers, a narrow
 ``created_at`` window at each end of the range, the workspace summary, creating a
 workspace and resetting one. Payments holds 50 customers per unit of scale.
@@ -14,8 +16,10 @@ import argparse
 import http.client
 import json
 import statistics
+import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from urllib.parse import quote
@@ -68,29 +72,48 @@ def last_cursor(port: int) -> str:
         path = f"/payments/customers?limit=100&after={quote(previous)}"
 
 
-def measure(scale: int, repeat: int) -> dict[str, float]:
+def launch(scale: int, cache: str) -> tuple[subprocess.Popen, int, float]:
+    """``sandbox serve --scale N`` with its data cache in ``cache``: (process, port, seconds to health)."""
     port = free_port()
     launched = time.monotonic()
     proc = subprocess.Popen(sandbox_args(port, "--scale", str(scale)), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+                            stderr=subprocess.DEVNULL, start_new_session=True,
+                            env={**os.environ, "SANDBOX_CACHE_DIR": cache})
     try:
         wait_until_up(port, "/_sandbox/health", proc, timeout=1800)
-        figures = {"start-up s": time.monotonic() - launched, "RSS MB": rss_mb(proc.pid)}
-        cursor = last_cursor(port)
-        figures["first page"] = timed(port, repeat, "GET", "/payments/customers?limit=10")
-        figures["last page"] = timed(port, repeat, "GET", f"/payments/customers?limit=10&after={quote(cursor)}")
-        figures["early window"] = timed(port, repeat, "GET", "/payments/customers?limit=10"
-                                        "&created_at_end=2023-01-03T00:00:00Z")
-        figures["late window"] = timed(port, repeat, "GET", "/payments/customers?limit=10"
-                                       "&created_at_start=2025-12-29T00:00:00Z")
-        figures["summary"] = timed(port, repeat, "GET", "/_sandbox/workspace")
-        creates = [call(port, "POST", "/_sandbox/workspaces", body={}) for _ in range(max(3, repeat // 3))]
-        figures["create ws"] = statistics.median(c[0] for c in creates) * 1000
-        figures["reset ws"] = timed(port, max(3, repeat // 3), "POST", "/_sandbox/reset", token=creates[0][2]["token"])
-        figures["RSS after MB"] = rss_mb(proc.pid)
-        return figures
-    finally:
+    except BaseException:
         stop(proc)
+        raise
+    return proc, port, time.monotonic() - launched
+
+
+def measure(scale: int, repeat: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory(prefix="sandbox-cache-") as cache:
+        proc, _, uncached = launch(scale, cache)  # an empty cache: the data is made
+        stop(proc)
+        proc, port, cached = launch(scale, cache)  # read back from what the first start wrote
+        try:
+            return {"first start s": uncached, "start-up s": cached, **served(proc, port, repeat)}
+        finally:
+            stop(proc)
+
+
+def served(proc: subprocess.Popen, port: int, repeat: int) -> dict[str, float]:
+    """Memory and the median times of the reads and control calls of a running server."""
+    figures = {"RSS MB": rss_mb(proc.pid)}
+    cursor = last_cursor(port)
+    figures["first page"] = timed(port, repeat, "GET", "/payments/customers?limit=10")
+    figures["last page"] = timed(port, repeat, "GET", f"/payments/customers?limit=10&after={quote(cursor)}")
+    figures["early window"] = timed(port, repeat, "GET", "/payments/customers?limit=10"
+                                    "&created_at_end=2023-01-03T00:00:00Z")
+    figures["late window"] = timed(port, repeat, "GET", "/payments/customers?limit=10"
+                                   "&created_at_start=2025-12-29T00:00:00Z")
+    figures["summary"] = timed(port, repeat, "GET", "/_sandbox/workspace")
+    creates = [call(port, "POST", "/_sandbox/workspaces", body={}) for _ in range(max(3, repeat // 3))]
+    figures["create ws"] = statistics.median(c[0] for c in creates) * 1000
+    figures["reset ws"] = timed(port, max(3, repeat // 3), "POST", "/_sandbox/reset", token=creates[0][2]["token"])
+    figures["RSS after MB"] = rss_mb(proc.pid)
+    return figures
 
 
 def main() -> None:
@@ -98,9 +121,10 @@ def main() -> None:
     parser.add_argument("--scales", default="1,100,1000", help="comma-separated --scale values")
     parser.add_argument("--repeat", type=int, default=15, help="calls per timed figure (median)")
     args = parser.parse_args()
-    columns = ["start-up s", "RSS MB", "first page", "last page", "early window", "late window",
+    columns = ["first start s", "start-up s", "RSS MB", "first page", "last page", "early window", "late window",
                "summary", "create ws", "reset ws", "RSS after MB"]
-    print("times in ms (medians) unless marked; 'RSS after' follows the workspace creates")
+    print("times in ms (medians) unless marked; 'first start' is with an empty data cache, 'start-up' reads it back;"
+          " 'RSS after' follows the workspace creates")
     print(f"{'scale':>6} " + " ".join(f"{c:>13}" for c in columns), flush=True)
     for scale in (int(s) for s in args.scales.split(",")):
         figures = measure(scale, args.repeat)
