@@ -5,13 +5,20 @@ Stored records are flat (``id``, attributes, and ``*_id`` keys for to-one links)
 resource type says which keys are attributes and how each relationship is found. A
 ``Graph`` answers those lookups for one request, within one organization, building the
 reverse indexes (a business's customers) once.
+
+Building resource objects is most of a commerce read, so what does not depend on the
+request is worked out once: the attributes are read with one ``itemgetter`` per type, a
+custom entry's id (a UUID 5 of business and field) is remembered, the organization's
+query string is encoded once per request, and a page's links share one encoded query.
 """
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
+from operator import itemgetter
 from typing import Any, Callable
-from urllib.parse import urlencode
+from urllib.parse import quote_plus, urlencode
 
 from werkzeug.http import HTTP_STATUS_CODES
 
@@ -31,6 +38,7 @@ class Graph:
     def __init__(self, collection: Callable[[str], Collection], organization_id: str) -> None:
         self.collection = collection
         self.organization_id = organization_id
+        self.o_query = urlencode({"o": organization_id})  # the query of every self link
         self._customers_by_business: dict[str, list[Record]] | None = None
 
     def get(self, collection: str, record_id: str | None) -> Record | None:
@@ -49,10 +57,15 @@ class Graph:
         return list(self.collection("customer_balances").values(parent=business["id"]))
 
 
+@lru_cache(maxsize=65536)
+def _entry_id(business_id: str, field_id: str) -> str:
+    return str(uuid.uuid5(_ENTRY_NAMESPACE, f"{business_id}:{field_id}"))
+
+
 def custom_entries(business: Record) -> list[Record]:
     """A business's ``custom_entry_map`` as entry records (ids derived from business and field)."""
-    return [{"id": str(uuid.uuid5(_ENTRY_NAMESPACE, f"{business['id']}:{field_id}")), "value": value,
-             "field_id": field_id} for field_id, value in business["custom_entry_map"].items()]
+    return [{"id": _entry_id(business["id"], field_id), "value": value, "field_id": field_id}
+            for field_id, value in business["custom_entry_map"].items()]
 
 
 @dataclass(frozen=True)
@@ -71,6 +84,12 @@ class ResourceType:
     attributes: tuple[str, ...]
     relations: dict[str, Relation]
     self_path: str | None = None  # e.g. "/api/v1/businesses/{id}": the resource has a self link
+    values: Callable[[Record], tuple[Any, ...]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        getter = itemgetter(*self.attributes)
+        one = len(self.attributes) == 1  # itemgetter of one key gives the value, not a tuple
+        object.__setattr__(self, "values", (lambda record: (getter(record),)) if one else getter)
 
 
 _CUSTOMER = {"customer": Relation("customers", False, _to_one("customers", "customer_id"))}
@@ -117,16 +136,19 @@ def _related(relation: Relation, graph: Graph, record: Record) -> list[Record]:
 def resource(kind: str, record: Record, graph: Graph, prefix: str) -> Record:
     """The resource object of ``record``: attributes, every relationship with linkage, self link."""
     spec = TYPES[kind]
-    out: Record = {"type": kind, "id": record["id"], "attributes": {a: record[a] for a in spec.attributes}}
+    out: Record = {"type": kind, "id": record["id"], "attributes": dict(zip(spec.attributes, spec.values(record)))}
     if spec.relations:
         relationships = {}
         for name, relation in spec.relations.items():
-            linkage = [{"type": relation.type, "id": r["id"]} for r in _related(relation, graph, record)]
-            relationships[name] = {"data": linkage if relation.many else (linkage[0] if linkage else None)}
+            found = relation.resolve(graph, record)
+            if relation.many:
+                data: Any = [{"type": relation.type, "id": r["id"]} for r in found]
+            else:
+                data = None if found is None else {"type": relation.type, "id": found["id"]}
+            relationships[name] = {"data": data}
         out["relationships"] = relationships
     if spec.self_path:
-        path = spec.self_path.format(id=record["id"])
-        out["links"] = {"self": f"{prefix}{path}?{urlencode({'o': graph.organization_id})}"}
+        out["links"] = {"self": f"{prefix}{spec.self_path.format(id=record['id'])}?{graph.o_query}"}
     return out
 
 
@@ -197,9 +219,16 @@ def _url(ctx: Context, pairs: list[tuple[str, str]]) -> str:
     return f"{ctx.http.path}?{urlencode(pairs, safe=',')}"
 
 
-def _page_url(ctx: Context, number: int, size: int) -> str:
+_PAGE_NUMBER, _PAGE_SIZE = quote_plus("page[number]"), quote_plus("page[size]")
+
+
+def _page_urls(ctx: Context, size: int) -> Callable[[int], str]:
+    """The URL of page ``number`` of this list: the request's query without its page
+    parameters, then ``page[number]`` and ``page[size]`` (the other pairs encoded once)."""
     pairs = [(k, v) for k, v in ctx.http.args.items(multi=True) if k not in ("page[number]", "page[size]")]
-    return _url(ctx, pairs + [("page[number]", str(number)), ("page[size]", str(size))])
+    head = f"{ctx.http.path}?{urlencode(pairs, safe=',')}{'&' if pairs else ''}{_PAGE_NUMBER}="
+    tail = f"&{_PAGE_SIZE}={size}"
+    return lambda number: f"{head}{number}{tail}"
 
 
 def envelope(page: Page, ctx: Context) -> Record:
@@ -211,11 +240,12 @@ def envelope(page: Page, ctx: Context) -> Record:
     if paths:
         body["included"] = compound(kind, page.items, paths, graph, ctx.api.prefix)
     number, size, last = page.number or 1, page.limit, page.last_number
-    links = {"self": _page_url(ctx, number, size), "first": _page_url(ctx, 1, size), "last": _page_url(ctx, last, size)}
+    page_url = _page_urls(ctx, size)
+    links = {"self": page_url(number), "first": page_url(1), "last": page_url(last)}
     if page.has_previous:
-        links["prev"] = _page_url(ctx, number - 1, size)
+        links["prev"] = page_url(number - 1)
     if page.has_next:
-        links["next"] = _page_url(ctx, number + 1, size)
+        links["next"] = page_url(number + 1)
     body["links"] = links
     body["meta"] = {"page": {"number": number, "size": size, "total": page.total, "total_pages": last,
                              "next": number + 1 if page.has_next else None}}
