@@ -2,6 +2,8 @@
 and a file it cannot read is rebuilt, not trusted."""
 from __future__ import annotations
 
+import gc
+
 from sandbox import create_app
 from sandbox.settings import Settings
 
@@ -32,3 +34,11 @@ def test_the_cache_can_be_turned_off(tmp_path, monkeypatch):
     monkeypatch.setenv("SANDBOX_CACHE_DIR", "off")
     assert export(13) == cached
     assert len(list(tmp_path.glob("data-*.pickle"))) == 1
+
+
+def test_the_collector_is_paused_only_while_a_data_set_is_made_or_read(tmp_path, monkeypatch):
+    monkeypatch.setenv("SANDBOX_CACHE_DIR", str(tmp_path))
+    assert gc.isenabled()
+    for _ in range(2):  # made, then read back
+        export(14)
+        assert gc.isenabled() and gc.get_freeze_count() > 0  # the records are out of the collector's reach
