@@ -10,6 +10,9 @@ Building resource objects is most of a commerce read, so what does not depend on
 request is worked out once: the attributes are read with one ``itemgetter`` per type, a
 custom entry's id (a UUID 5 of business and field) is remembered, the organization's
 query string is encoded once per request, and a page's links share one encoded query.
+A business's customers come from an index of the shared seeded customers, built once per
+organization and kept, while the workspace has not changed a customer (the usual read);
+a workspace that has gets an index of its own customers, built for the request.
 """
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from functools import lru_cache
 from operator import itemgetter
 from typing import Any, Callable
 from urllib.parse import quote_plus, urlencode
+from weakref import WeakKeyDictionary
 
 from werkzeug.http import HTTP_STATUS_CODES
 
@@ -30,28 +34,48 @@ from ...engine.store import Collection
 Record = dict[str, Any]
 VERSION = {"version": "1.1"}
 _ENTRY_NAMESPACE = uuid.UUID("9a4b6f0e-3c1d-4e2a-8b7f-5d6c0e1f2a3b")
+CustomerIndex = dict[str, list[Record]]  # business id -> its customers, in the collection's order
+# seeded customers (shared, never written) -> organization id -> index
+_SEEDED_INDEXES: "WeakKeyDictionary[Collection, dict[str, CustomerIndex]]" = WeakKeyDictionary()
+
+
+def _customer_index(customers: Any) -> CustomerIndex:
+    index: CustomerIndex = {}
+    for customer in customers:
+        if customer["business_id"] is not None:
+            index.setdefault(customer["business_id"], []).append(customer)
+    return index
 
 
 class Graph:
-    """Related records of one organization, looked up for one request."""
+    """Related records of one organization, looked up for one request. ``seeded``: the shared
+    seeded customers under the workspace's own (``customers_of`` may use their index)."""
 
-    def __init__(self, collection: Callable[[str], Collection], organization_id: str) -> None:
+    def __init__(self, collection: Callable[[str], Collection], organization_id: str,
+                 seeded: Collection | None = None) -> None:
         self.collection = collection
         self.organization_id = organization_id
         self.o_query = urlencode({"o": organization_id})  # the query of every self link
-        self._customers_by_business: dict[str, list[Record]] | None = None
+        self._seeded = seeded
+        self._customers_by_business: CustomerIndex | None = None
 
     def get(self, collection: str, record_id: str | None) -> Record | None:
         return None if record_id is None else self.collection(collection).get(record_id)
 
     def customers_of(self, business: Record) -> list[Record]:
         if self._customers_by_business is None:
-            index: dict[str, list[Record]] = {}
-            for customer in self.collection("customers").values(parent=self.organization_id):
-                if customer["business_id"] is not None:
-                    index.setdefault(customer["business_id"], []).append(customer)
-            self._customers_by_business = index
+            self._customers_by_business = self._customers_index()
         return self._customers_by_business.get(business["id"], [])
+
+    def _customers_index(self) -> CustomerIndex:
+        customers, seeded, org = self.collection("customers"), self._seeded, self.organization_id
+        if seeded is not None and customers.written == 0 and len(customers) == len(seeded):
+            # nothing written, nothing hidden: the workspace's customers are the seeded ones
+            by_org = _SEEDED_INDEXES.setdefault(seeded, {})
+            if org not in by_org:
+                by_org[org] = _customer_index(seeded.values(parent=org))
+            return by_org[org]
+        return _customer_index(customers.values(parent=org))
 
     def balances_of(self, business: Record) -> list[Record]:
         return list(self.collection("customer_balances").values(parent=business["id"]))
@@ -194,14 +218,18 @@ def compound(kind: str, records: list[Record], paths: list[tuple[str, ...]], gra
     return out
 
 
-def _organization(ctx: Context) -> str:
-    return ctx.query["o"]
+def _graph(ctx: Context) -> Graph:
+    """The request's graph, within its ``o``, over the workspace's seeded data set."""
+    workspace = ctx.workspace
+    assert workspace is not None, "commerce reads need a workspace"
+    seeded = ctx.registry.dataset(workspace.seed, workspace.scale)[ctx.api.name]["customers"]
+    return Graph(ctx.collection, ctx.query["o"], seeded)
 
 
 def single(record: Record, ctx: Context) -> Record:
     """A document whose primary data is one resource (the operation's ``x-sandbox.type``)."""
     kind = ctx.op.sandbox["type"]
-    graph = Graph(ctx.collection, _organization(ctx))
+    graph = _graph(ctx)
     body: Record = {"data": resource(kind, record, graph, ctx.api.prefix)}
     paths = include_paths(ctx, kind)
     if paths:
@@ -234,7 +262,7 @@ def _page_urls(ctx: Context, size: int) -> Callable[[int], str]:
 def envelope(page: Page, ctx: Context) -> Record:
     """A document whose primary data is a page of resources, with page links and totals."""
     kind = ctx.op.sandbox["type"]
-    graph = Graph(ctx.collection, _organization(ctx))
+    graph = _graph(ctx)
     body: Record = {"data": [resource(kind, r, graph, ctx.api.prefix) for r in page.items]}
     paths = include_paths(ctx, kind)
     if paths:
