@@ -1,6 +1,7 @@
 """Shared fixtures: an in-process sandbox and a live one on a free 127.0.0.1 port."""
 from __future__ import annotations
 
+import itertools
 import os
 import socket
 import subprocess
@@ -12,11 +13,50 @@ from pathlib import Path
 import pytest
 
 from sandbox import create_app
+from sandbox.engine import workspaces
 from sandbox.settings import Settings
+
+from .redis_server import running_redis
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "sandbox-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
+_namespaces = itertools.count()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--store", choices=("memory", "redis"), default=os.environ.get("SANDBOX_TEST_STORE", "memory"),
+                     help="run every sandbox the tests start on this store (redis: one redis-server for the "
+                          "session, a key namespace per sandbox; env SANDBOX_TEST_STORE)")
+
+
+def namespace() -> str:
+    """A Redis key namespace no other sandbox of this test session uses."""
+    return f"test{os.getpid()}-{next(_namespaces)}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def store(request: pytest.FixtureRequest):
+    """With ``--store redis``, every sandbox of the session (in-process or ``sandbox serve``)
+    keeps its state in one session redis-server, each under a namespace of its own."""
+    if request.config.getoption("--store") != "redis":
+        yield "memory"
+        return
+    with running_redis() as server:
+        opened = workspaces.open_registry
+
+        def on_redis(apis, settings):
+            if settings.store == "memory":
+                settings.store, settings.store_namespace = server.url, namespace()
+            return opened(apis, settings)
+
+        patch = pytest.MonkeyPatch()
+        patch.setattr(workspaces, "open_registry", on_redis)
+        patch.setenv("SANDBOX_STORE", server.url)
+        try:
+            yield server.url
+        finally:
+            patch.undo()
 
 
 @pytest.fixture(scope="session")
@@ -56,7 +96,7 @@ class LiveServer:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "sandbox", "serve", "--host", "127.0.0.1", "--port", str(self.port), *args],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", "SANDBOX_STORE_NAMESPACE": namespace()},
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

@@ -153,6 +153,11 @@ class Traffic:
         finally:
             self._leave()
 
+    @property
+    def asleep(self) -> int:
+        """Requests of the workspace delayed right now."""
+        return self._asleep
+
     def _enter(self) -> int:
         """Count one more request asleep; returns how many are, this one included."""
         with self._lock:

@@ -64,6 +64,10 @@ class RedisTraffic(Traffic):
         taken, tokens = self._bucket_script(keys=[self._bucket], args=[repr(float(rate))])
         return None if taken else float(tokens)
 
+    @property
+    def asleep(self) -> int:
+        return int(self._client.get(self._asleep_key) or 0)
+
     def _enter(self) -> int:
         pipe = self._client.pipeline(transaction=True)
         pipe.incr(self._asleep_key)

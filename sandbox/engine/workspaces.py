@@ -228,7 +228,7 @@ class Registry:
         """Remove every workspace idle for longer than the expiry; returns how many.
 
         Unless ``force``d, at most once a minute (a sweep looks at every workspace)."""
-        now = time.monotonic()
+        now = self._clock()
         if self.settings.idle_expiry <= 0 or (not force and now - self._swept < min(60, self.settings.idle_expiry)):
             return 0
         with self._lock:
@@ -309,7 +309,7 @@ class Registry:
         workspace = self._by_token.get(token) or self._members.get(token)
         if workspace is None:
             issued = self._issued.get(token)
-            if issued is not None and issued[1] > time.monotonic():
+            if issued is not None and issued[1] > self._clock():
                 workspace = issued[0]
         if workspace is None or not workspace.alive:
             return None
@@ -318,7 +318,7 @@ class Registry:
                 self._remove(workspace)
             self._release(workspace)
             return None
-        workspace.last_used = time.monotonic()
+        workspace.last_used = self._clock()
         return workspace
 
     def is_admin(self, token: str) -> bool:
@@ -332,7 +332,7 @@ class Registry:
             return None
         token = f"sat_{secrets.token_urlsafe(32)}"
         with self._lock:
-            now = time.monotonic()
+            now = self._clock()
             self._issued = {t: v for t, v in self._issued.items() if v[1] > now}
             self._issued[token] = (workspace, now + TOKEN_LIFETIME)
         return token, TOKEN_LIFETIME
