@@ -90,13 +90,13 @@ def free_port() -> int:
 class LiveServer:
     """``sandbox serve`` in a subprocess on 127.0.0.1, stopped by the test that started it."""
 
-    def __init__(self, *args: str) -> None:
+    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
             [sys.executable, "-m", "sandbox", "serve", "--host", "127.0.0.1", "--port", str(self.port), *args],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1", "SANDBOX_STORE_NAMESPACE": namespace()},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", "SANDBOX_STORE_NAMESPACE": namespace(), **(env or {})},
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -125,8 +125,8 @@ class LiveServer:
 def live_server():
     servers: list[LiveServer] = []
 
-    def start(*args: str) -> LiveServer:
-        server = LiveServer(*args)
+    def start(*args: str, env: dict[str, str] | None = None) -> LiveServer:
+        server = LiveServer(*args, env=env)
         servers.append(server)
         return server
 

@@ -283,11 +283,12 @@ class RedisRegistry(Registry):
                     scenario=orjson.loads(scenario) if scenario else None,
                     usage=RedisUsage(self.client, self.key("w", wid, "usage"), self.usage),  # type: ignore[arg-type]
                     traffic=RedisTraffic(self.client, self.key("w", wid), self.settings.journal_size),
-                    wid=wid, generation=-1, registry=self, registered=True)
+                    wid=wid, generation=-1, registry=self)
+                workspace.registered = True  # after __post_init__: its stored id sequence is kept
                 self._local[wid] = workspace
-        if workspace.generation != generation:
-            workspace.generation = generation
-            workspace.cover(self.dataset(workspace.seed, workspace.scale))
+            if workspace.generation != generation:
+                workspace.generation = generation
+                workspace.cover(self.dataset(workspace.seed, workspace.scale))
         return workspace
 
     def _name_taken(self, name: str) -> bool:
