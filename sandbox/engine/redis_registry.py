@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 BASE_NS = "sandbox-base"
 LOCK_TIMEOUT = 30      # seconds a write may hold its workspace's lock (then it expires)
 LOCK_WAIT = 10         # seconds a write waits for the lock before a 503
+LOCK_POLL = 0.001      # seconds between tries for a taken lock (redis-py's default, 0.1, makes writes queue)
 BUILD_LOCK_TTL = 600   # seconds one process may take to write a seeded data set
 POLL = 0.05            # seconds between looks at a data set another process is writing
 _NO_TIME = datetime.min.replace(tzinfo=timezone.utc)
@@ -154,7 +155,7 @@ class RedisWorkspace(Workspace):
                 yield
             return
         lock = self.registry.client.lock(self.registry.key("w", self.wid, "lock"), timeout=LOCK_TIMEOUT,
-                                         blocking_timeout=LOCK_WAIT)
+                                         sleep=LOCK_POLL, blocking_timeout=LOCK_WAIT)
         if not lock.acquire():
             raise Unavailable("Another write to this workspace is taking long; retry in a moment.",
                               [Detail("workspace", "busy")])
