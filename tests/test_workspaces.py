@@ -278,9 +278,7 @@ def test_the_sandbox_wide_record_limit_counts_every_workspace():
     assert refused.status_code == 507 and "all workspaces together" in refused.get_json()["message"]
 
 
-def test_distinct_data_sets_are_bounded_and_unused_ones_are_dropped(store):
-    if store != "memory":
-        pytest.skip("memory store only: Redis keeps seeded data sets in Redis, shared, not in the process")
+def test_distinct_data_sets_are_bounded_and_unused_ones_are_dropped():
     app = create_app(Settings(max_datasets=2))
     client = app.test_client()
     first = bearer(create(client, seed=1)["token"])
