@@ -34,7 +34,7 @@ SOCKET_TIMEOUT = 2.0     # seconds a command may take before the request gets a 
 CONNECT_TIMEOUT = 1.0
 FIRST_CHUNK = 32         # members read by a scan's first round trip; doubled each time after
 MAX_CHUNK = 1024
-FILL_BATCH = 2000        # records written per pipeline when a seeded data set is stored
+FILL_BATCH = 5000        # records written per pipeline when a seeded data set is stored
 
 _CHUNK = """
 local members
@@ -287,9 +287,17 @@ class RedisCollection:
         return self._change(record_id, None)
 
     def fill(self, records: list[Record]) -> None:
-        """Write a seeded data set into this (empty, base) collection, in batched pipelines."""
+        """Write a seeded data set into this (empty, base) collection: per batch one HSET of
+        many fields and one ZADD of many members per sorted set."""
         for start in range(0, len(records), FILL_BATCH):
+            batch = records[start:start + FILL_BATCH]
+            indexes: dict[str, dict[bytes, int]] = {}
+            for record in batch:
+                member = encode_key(self.key(record))
+                for part in self._partitions(record):
+                    indexes.setdefault(self._index(part), {})[member] = 0
             pipe = self.client.pipeline(transaction=False)
-            for record in records[start:start + FILL_BATCH]:
-                self._store(pipe, record)
+            pipe.hset(self._hash, mapping={_escape(r["id"]): orjson.dumps(r) for r in batch})
+            for index, members in indexes.items():
+                pipe.zadd(index, members)
             pipe.execute()
