@@ -5,7 +5,9 @@ never in CI)."""
 from __future__ import annotations
 
 import json
+import threading
 import urllib.error
+from collections import Counter
 import urllib.request
 
 import pytest
@@ -192,3 +194,51 @@ def test_redis_down_is_a_503_in_each_apis_shape_and_service_resumes_by_itself():
         listed = client.get("/payments/customers?limit=100", headers=auth).get_json()["data"]
         assert [c["id"] for c in listed].count(created["id"]) == 1
         assert "Refused" not in [c["name"] for c in listed]
+
+
+def test_redis_restarted_under_load_answers_503s_never_500s_and_loses_no_acknowledged_write():
+    with running_redis(appendonly=True) as server:
+        app = create_app(Settings(store=server.url, store_namespace=namespace()))
+        auth = {"Authorization": f"Bearer {TOKEN}"}
+        statuses: Counter = Counter()
+        acknowledged: list[str] = []
+        lock, stop = threading.Lock(), threading.Event()
+
+        def load(k: int) -> None:
+            client = app.test_client()
+            while not stop.is_set():
+                if k % 2:
+                    response = client.post("/payments/customers", json={"name": f"load {k}"}, headers=auth)
+                else:
+                    response = client.get("/payments/customers?limit=5", headers=auth)
+                with lock:
+                    statuses[response.status_code] += 1
+                    if response.status_code == 201:
+                        acknowledged.append(response.get_json()["id"])
+
+        def wait_for(status: int, more: int) -> None:
+            with lock:
+                target = statuses[status] + more
+            while True:
+                with lock:
+                    if statuses[status] >= target:
+                        return
+                stop.wait(0.01)
+
+        threads = [threading.Thread(target=load, args=(k,)) for k in range(4)]
+        for thread in threads:
+            thread.start()
+        try:
+            wait_for(201, 10)
+            server.stop()
+            wait_for(503, 10)
+            server.start()
+            wait_for(201, 10)
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join()
+        assert set(statuses) <= {200, 201, 503}, statuses
+        client = app.test_client()
+        for record_id in acknowledged:
+            assert client.get(f"/payments/customers/{record_id}", headers=auth).status_code == 200

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import random
 import secrets
 import threading
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
     from ..settings import Settings
     from .api import ApiDefinition
 
+log = logging.getLogger("sandbox")
 BASE_NS = "sandbox-base"
 LOCK_TIMEOUT = 30      # seconds a write may hold its workspace's lock (then it expires)
 LOCK_WAIT = 10         # seconds a write waits for the lock before a 503
@@ -240,7 +242,13 @@ class RedisRegistry(Registry):
             return super()._default()
         except Conflict:  # another process made it: the same one, shared
             wid = self.client.hget(self.key("names"), "default").decode()
-            return self._object(wid, self.client.hgetall(self.key("w", wid)))
+            workspace = self._object(wid, self.client.hgetall(self.key("w", wid)))
+            if (workspace.seed, workspace.scale, workspace.token) != (self.settings.seed, self.settings.scale,
+                                                                      self.settings.token):
+                log.warning("sandbox: namespace %r of this Redis already has a default workspace (seed %s, "
+                            "scale %s, its own token): serving it; give this sandbox another "
+                            "SANDBOX_STORE_NAMESPACE for other settings", self.ns, workspace.seed, workspace.scale)
+            return workspace
 
     def _new(self, **fields: Any) -> RedisWorkspace:
         wid = secrets.token_hex(8)
