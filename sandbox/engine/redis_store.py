@@ -36,25 +36,35 @@ FIRST_CHUNK = 32         # members read by a scan's first round trip; doubled ea
 MAX_CHUNK = 1024
 FILL_BATCH = 5000        # records written per pipeline when a seeded data set is stored
 
-_CHUNK = """
-local members
-if ARGV[4] == '1' then
-  members = redis.call('ZREVRANGEBYLEX', KEYS[1], ARGV[1], ARGV[2], 'LIMIT', 0, ARGV[3])
-else
-  members = redis.call('ZRANGEBYLEX', KEYS[1], ARGV[1], ARGV[2], 'LIMIT', 0, ARGV[3])
-end
-local out = {}
-for _, member in ipairs(members) do
-  local id = string.match(member, '([^%z]*)$')
-  if #KEYS < 3 or redis.call('SISMEMBER', KEYS[3], id) == 0 then
-    local record = redis.call('HGET', KEYS[2], id)
-    if record then
-      out[#out + 1] = member
-      out[#out + 1] = record
+# chunk(sorted set, hash, hidden set or '', from, to, count, reverse): {members read, the
+# last of them, [member, record, ...] of those not hidden}
+_CHUNK_FUNCTION = """
+local function chunk(z, h, x, from, to, n, reverse)
+  local members
+  if reverse == '1' then
+    members = redis.call('ZREVRANGEBYLEX', z, from, to, 'LIMIT', 0, n)
+  else
+    members = redis.call('ZRANGEBYLEX', z, from, to, 'LIMIT', 0, n)
+  end
+  local out = {}
+  for _, member in ipairs(members) do
+    local id = string.match(member, '([^%z]*)$')
+    if x == '' or redis.call('SISMEMBER', x, id) == 0 then
+      local record = redis.call('HGET', h, id)
+      if record then
+        out[#out + 1] = member
+        out[#out + 1] = record
+      end
     end
   end
+  return {#members, members[#members] or '', out}
 end
-return {#members, members[#members] or '', out}
+"""
+_CHUNK = _CHUNK_FUNCTION + "return chunk(KEYS[1], KEYS[2], KEYS[3] or '', ARGV[1], ARGV[2], ARGV[3], ARGV[4])"
+# An overlay's first chunks, its own and its base's, in one round trip.
+_FIRST_CHUNKS = _CHUNK_FUNCTION + """
+return {chunk(KEYS[1], KEYS[2], '', ARGV[1], ARGV[2], ARGV[3], ARGV[4]),
+        chunk(KEYS[3], KEYS[4], KEYS[5], ARGV[1], ARGV[2], ARGV[3], ARGV[4])}
 """
 
 
@@ -151,6 +161,7 @@ class RedisCollection:
         self._usage = usage
         self._keys_set = keys_set  # where every key this collection creates is listed
         self._chunk = client.register_script(_CHUNK)
+        self._first_chunks = client.register_script(_FIRST_CHUNKS)
         self.journal: Journal | None = None
 
     def overlay(self, prefix: str, usage: RedisUsage, keys_set: str) -> "RedisCollection":
@@ -204,17 +215,24 @@ class RedisCollection:
     def differs(self, record: Record) -> bool:
         return self._base is None or self._base.get(record.get("id")) != record
 
-    def _walk(self, index: str, hidden: str | None, start: Key | None, reverse: bool,
-              inclusive: bool) -> Iterator[tuple[Key, Record]]:
+    @staticmethod
+    def _bounds(start: Key | None, reverse: bool, inclusive: bool) -> tuple[bytes, bytes]:
+        """ZRANGEBYLEX's (from, to) for a walk from ``start``."""
         if start is None:
             bound = b"+" if reverse else b"-"
         else:
             bound = (b"[" if inclusive else b"(") + encode_key(start)
-        end = b"-" if reverse else b"+"
+        return bound, (b"-" if reverse else b"+")
+
+    def _walk(self, index: str, hidden: str | None, bounds: tuple[bytes, bytes], reverse: bool,
+              first: list[Any] | None = None) -> Iterator[tuple[Key, Record]]:
+        """(key, record) from ``bounds``, one chunk per round trip (``first``: already read)."""
+        bound, end = bounds
         keys = [index, self._hash] + ([hidden] if hidden else [])
         count = FIRST_CHUNK
         while True:
-            read, last, flat = self._chunk(keys=keys, args=[bound, end, count, int(reverse)])
+            read, last, flat = first or self._chunk(keys=keys, args=[bound, end, count, int(reverse)])
+            first = None
             for i in range(0, len(flat), 2):
                 yield decode_key(flat[i]), orjson.loads(flat[i + 1])
             if read < count:
@@ -224,11 +242,17 @@ class RedisCollection:
 
     def scan(self, parent: Any = None, start: Key | None = None, reverse: bool = False,
              inclusive: bool = False) -> Iterator[tuple[Key, Record]]:
-        """(key, record) in order (or reverse) from ``start``, own writes merged with the base."""
-        own = self._walk(self._index(parent), None, start, reverse, inclusive)
+        """(key, record) in order (or reverse) from ``start``, own writes merged with the base
+        (whose first chunk is read with this collection's, in one round trip)."""
+        bounds = self._bounds(start, reverse, inclusive)
         if self._base is None:
-            return own
-        shown = self._base._walk(self._base._index(parent), self._hidden, start, reverse, inclusive)
+            return self._walk(self._index(parent), None, bounds, reverse)
+        base = self._base
+        own_first, base_first = self._first_chunks(
+            keys=[self._index(parent), self._hash, base._index(parent), base._hash, self._hidden],
+            args=[*bounds, FIRST_CHUNK, int(reverse)])
+        own = self._walk(self._index(parent), None, bounds, reverse, own_first)
+        shown = base._walk(base._index(parent), self._hidden, bounds, reverse, base_first)
         return heapq.merge(own, shown, key=_first, reverse=reverse)
 
     def values(self, parent: Any = None, reverse: bool = False) -> Iterator[Record]:
