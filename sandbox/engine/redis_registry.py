@@ -50,7 +50,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("sandbox")
 BASE_NS = "sandbox-base"
-LOCK_TIMEOUT = 30      # seconds a write may hold its workspace's lock (then it expires)
+LOCK_TIMEOUT = 60      # seconds a write may hold its workspace's lock (then it expires: a killed process frees it)
 LOCK_WAIT = 10         # seconds a write waits for the lock before a 503
 LOCK_POLL = 0.001      # seconds between tries for a taken lock (redis-py's default, 0.1, makes writes queue)
 BUILD_LOCK_TTL = 600   # seconds one process may take to write a seeded data set
