@@ -5,11 +5,13 @@
    PATCHes of one customer they all patch, archives) spread over both replicas; prints
    writes/s, latency p50/p99, then checks from each replica that every create is readable
    and listed exactly once, that no update was lost, and the exact counts.
-2. Starts a replica at ``--scale`` (1000 by default) against that Redis, which writes the
+2. Reads, one process per store: ``wrk -t1 -c8`` on a payments and a commerce list, with
+   the in-memory store and with Redis, in alternating rounds (``--read-rounds``).
+3. Starts a replica at ``--scale`` (1000 by default) against that Redis, which writes the
    seeded data set into it (the first time), stops it, and times a second replica started
    against the Redis that already holds the data until ``/_sandbox/health`` answers.
 
-    python bench/redis_replicas.py [--writes 1000] [--scale 1000] [--appendonly]
+    python bench/redis_replicas.py [--writes 1000] [--read-rounds 2] [--scale 1000] [--appendonly]
 """
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from bench.common import ROOT, free_port, get_json, running, sandbox_args, stop, wait_until_up  # noqa: E402
+from bench.common import ROOT, free_port, get_json, running, sandbox_args, stop, wait_until_up, wrk  # noqa: E402
 from tests import mixed_writes  # noqa: E402
 from tests.redis_server import running_redis  # noqa: E402
 
@@ -57,6 +59,23 @@ def writes_over_replicas(url: str, clients: int, writes: int) -> None:
             _, described = get_json(port, "/_sandbox/workspace", token)
             print(f"  replica :{port}: records_written {described['records_written']} "
                   f"(expected {len(outcome.created) + 1})")
+
+
+READS = {"payments": "/payments/customers?limit=10",
+         "commerce": "/commerce/api/v1/businesses?o=5c0a7e1d-2b3f-4c8a-9d6e-1f2a3b4c5d6e"}
+
+
+def reads_by_store(url: str, rounds: int, seconds: float = 8) -> None:
+    for round_ in range(1, rounds + 1):
+        for store in ("memory", url):
+            port = free_port()
+            with running(sandbox_args(port, "--store", store), port, "/_sandbox/health"):
+                for api, path in READS.items():
+                    result = wrk(f"http://127.0.0.1:{port}{path}", seconds,
+                                 headers={"Authorization": "Bearer sandbox-token"})
+                    name = "memory" if store == "memory" else "redis"
+                    print(f"reads, round {round_}: {name:<6} {api:<9} {result.rate:7,.0f} req/s, p99 "
+                          f"{result.p99_ms:.1f} ms ({result.errors} errors)")
 
 
 def get_json_post(port: int, path: str) -> tuple[int, dict]:
@@ -94,12 +113,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--writes", type=int, default=1000, help="writes per client")
+    parser.add_argument("--read-rounds", type=int, default=2, help="alternating rounds of reads per store (0: skip)")
     parser.add_argument("--scale", type=int, default=1000, help="scale of the start-up measurement (0: skip)")
     parser.add_argument("--appendonly", action="store_true", help="Redis with appendonly yes, appendfsync always")
     args = parser.parse_args()
     with running_redis(appendonly=args.appendonly) as server:
         os.environ["SANDBOX_STORE_NAMESPACE"] = "bench-writes"
         writes_over_replicas(server.url, args.clients, args.writes)
+        os.environ["SANDBOX_STORE_NAMESPACE"] = "bench-reads"
+        reads_by_store(server.url, args.read_rounds)
         if args.scale:
             os.environ["SANDBOX_STORE_NAMESPACE"] = f"bench-scale-{args.scale}"  # its own default workspace
             replica_start(server.url, args.scale)
