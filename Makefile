@@ -26,9 +26,17 @@ install: $(TEST_STAMP)
 serve: $(RUNTIME_STAMP)
 	$(BIN)/sandbox serve $(ARGS)
 
+# The tests that touch the store run a second time with every sandbox on a real redis-server
+# (tests/redis_server.py starts one on a free loopback port; skipped where Debian's
+# redis-server is missing, never in CI). `pytest --store redis` runs the whole suite so.
+REDIS_TESTS := tests/test_payments.py tests/test_billing.py tests/test_exemptions.py tests/test_commerce.py \
+               tests/test_workspaces.py tests/test_controls.py tests/test_scenarios.py tests/test_hostile.py \
+               tests/test_bad_input.py tests/test_live.py tests/test_kit_control.py
+
 test: $(TEST_STAMP)
 	mkdir -p reports
 	$(BIN)/python -m pytest --junitxml=reports/junit.xml $(ARGS)
+	$(BIN)/python -m pytest --store redis --junitxml=reports/junit-redis.xml $(REDIS_TESTS) $(ARGS)
 
 # The contract kit on one API: make contract API=payments ARGS='--base-url URL --token T'
 # (without --base-url in ARGS it checks the sandbox in-process).

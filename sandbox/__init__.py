@@ -19,11 +19,11 @@ log = logging.getLogger("sandbox")
 def create_app(settings: Settings | None = None) -> Flask:
     """Load and check every spec, seed the default workspace, mount each API at its prefix."""
     from .apis import discover
-    from .engine.workspaces import Registry
+    from .engine.workspaces import open_registry
 
     settings = settings or Settings.from_env()
     apis = discover()
-    registry = Registry(apis, settings)
+    registry = open_registry(apis, settings)
     app = Flask(__name__)
     app.json.sort_keys = False
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY  # a net under the view's own 413

@@ -45,6 +45,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--idle-expiry", type=int, default=None, metavar="SECONDS",
                        help="remove a workspace unused this long, 0: never (env SANDBOX_IDLE_EXPIRY, default 86400)")
     serve.add_argument("--max-scale", type=int, default=None, help="largest scale a new workspace may ask for (default 10)")
+    serve.add_argument("--store", default=None, metavar="URL",
+                       help="where state lives: memory (default), or redis://host:port/db shared by "
+                            "workers and replicas (env SANDBOX_STORE)")
     serve.add_argument("--access-log", action="store_true", help="log every request to stdout")
     _add_docs_parser(commands)
     return parser
@@ -91,13 +94,13 @@ def main(argv: list[str] | None = None) -> int:
                                  fixtures=args.fixtures, admin_token=args.admin_token,
                                  max_workspaces=args.max_workspaces, max_records=args.max_records,
                                  max_total_records=args.max_total_records, idle_expiry=args.idle_expiry,
-                                 max_scale=args.max_scale)
+                                 max_scale=args.max_scale, store=args.store)
     from .engine.errors import ApiError
     from .engine.spec import SpecError
 
     try:
         app = create_app(settings)
-    except (ApiError, SpecError, OSError) as error:
+    except (ApiError, SpecError, OSError, ValueError) as error:
         sock.close()
         print(f"sandbox: cannot start: {getattr(error, 'message', error)}", file=sys.stderr)
         return 2

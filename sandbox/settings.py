@@ -32,6 +32,8 @@ class Settings:
     journal_size: int = 100               # requests each workspace's journal keeps
     max_delay_ms: int = 10_000            # largest Prefer: delay / workspace delay
     max_delayed: int = 2                  # requests of one workspace delayed at the same time
+    store: str = "memory"                 # "memory", or "redis://host:port/db" to share state between processes
+    store_namespace: str = "sandbox"      # prefix of this sandbox's Redis keys (several sandboxes, one Redis)
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -47,6 +49,8 @@ class Settings:
             max_records=_env_int("SANDBOX_MAX_RECORDS", 10_000),
             max_total_records=_env_int("SANDBOX_MAX_TOTAL_RECORDS", 500_000),
             idle_expiry=_env_int("SANDBOX_IDLE_EXPIRY", 86_400),
+            store=os.environ.get("SANDBOX_STORE") or "memory",
+            store_namespace=os.environ.get("SANDBOX_STORE_NAMESPACE") or "sandbox",
         )
         for name, value in overrides.items():
             if value is not None:

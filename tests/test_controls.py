@@ -9,6 +9,7 @@ import pytest
 
 from sandbox import create_app
 from sandbox.engine.forced import ForcedResponses
+from sandbox.engine.redis_traffic import RedisTraffic
 from sandbox.engine.validation import ResponseValidator
 from sandbox.settings import Settings
 
@@ -175,7 +176,7 @@ def test_a_workspace_may_have_only_so_many_delayed_requests_at_once():
     try:
         default = app.extensions["sandbox"]["registry"].default
         for _ in range(1000):  # until the first request is asleep
-            if default.traffic is not None and default.traffic._asleep:
+            if default.traffic is not None and default.traffic.asleep:
                 break
             threading.Event().wait(0.01)
         refused = client.get("/payments/customers?limit=1", headers={**AUTH, "Prefer": "delay=1500"})
@@ -212,12 +213,20 @@ def test_over_the_rate_limit_is_a_429_with_retry_after_in_each_apis_shape(client
     assert all(client.get("/payments/customers?limit=1", headers=AUTH).status_code == 200 for _ in range(20))
 
 
+def as_if_a_second_passed(traffic) -> None:
+    """Move the rate-limit bucket's last refill a second back (in Redis, the bucket's stamp)."""
+    if isinstance(traffic, RedisTraffic):
+        traffic._client.hincrbyfloat(traffic._bucket, "s", -1.0)
+    else:
+        traffic._stamp -= 1.0
+
+
 def test_the_bucket_refills_with_time(client):
     limited = new_workspace(client, rate_limit=1)
     assert client.get("/payments/customers?limit=1", headers=limited).status_code == 200
     assert client.get("/payments/customers?limit=1", headers=limited).status_code == 429
     workspace = client.application.extensions["sandbox"]["registry"].by_bearer(limited["Authorization"][7:])
-    workspace.traffic._stamp -= 1.0  # as if a second had passed
+    as_if_a_second_passed(workspace.traffic)
     assert client.get("/payments/customers?limit=1", headers=limited).status_code == 200
 
 

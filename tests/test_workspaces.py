@@ -24,6 +24,12 @@ def registry(app):
     return app.extensions["sandbox"]["registry"]
 
 
+def later(reg, seconds: float) -> None:
+    """From now on the registry's clock reads ``seconds`` later (as if they had passed)."""
+    clock = reg._clock
+    reg._clock = lambda: clock() + seconds
+
+
 def create(client, status: int = 201, headers: dict | None = None, **body) -> dict:
     response = client.post("/_sandbox/workspaces", json=body, headers=headers or {})
     assert response.status_code == status, response.get_json()
@@ -222,8 +228,7 @@ def test_idle_workspaces_expire_but_the_default_never_does():
     app = create_app(Settings(idle_expiry=60))
     client = app.test_client()
     token = bearer(create(client)["token"])
-    for workspace in list(registry(app)._by_token.values()):
-        workspace.last_used -= 61  # as if a minute had passed
+    later(registry(app), 61)
     assert client.get("/payments/customers", headers=token).status_code == 401
     assert client.get("/payments/customers", headers=AUTH).status_code == 200
     assert registry(app).count == 1
@@ -233,7 +238,7 @@ def test_at_the_workspace_limit_idle_ones_are_swept_to_make_room():
     app = create_app(Settings(idle_expiry=60, max_workspaces=2))
     client = app.test_client()
     idle = bearer(create(client)["token"])
-    registry(app).by_bearer(idle["Authorization"][7:]).last_used -= 61
+    later(registry(app), 61)
     create(client)
     assert client.get("/payments/customers", headers=idle).status_code == 401
 

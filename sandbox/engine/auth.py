@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from flask import g, has_app_context
+
 from .errors import Detail, Forbidden, Unauthorized
 from .spec import Operation
 from .store import Workspace
@@ -20,6 +22,19 @@ def bearer_token(authorization: str | None) -> str | None:
     return token.strip()
 
 
+def _workspace_of(token: str, registry: "Registry") -> Workspace | None:
+    """``registry.by_bearer(token)``, once per request: the controls and the view both
+    authenticate, and with Redis each lookup is a round trip."""
+    if not has_app_context():
+        return registry.by_bearer(token)
+    seen = g.get("sandbox_bearer")
+    if seen is not None and seen[0] == token and seen[1] is registry:
+        return seen[2]
+    workspace = registry.by_bearer(token)
+    g.sandbox_bearer = (token, registry, workspace)
+    return workspace
+
+
 def authenticate(op: Operation, authorization: str | None, registry: "Registry", realm: str,
                  admin_only: bool = False) -> Workspace | None:
     """The caller's workspace; None for an anonymous operation called without a token.
@@ -33,7 +48,7 @@ def authenticate(op: Operation, authorization: str | None, registry: "Registry",
             [Detail("header.Authorization", "missing, or not of the form 'Bearer <token>'")],
             {"WWW-Authenticate": f'Bearer realm="{realm}"'},
         )
-    workspace = registry.by_bearer(token)
+    workspace = _workspace_of(token, registry)
     if workspace is None:
         if op.anonymous:
             return None

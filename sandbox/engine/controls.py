@@ -114,6 +114,16 @@ class Traffic:
         """Take one request from the bucket, or raise 429 saying when to retry."""
         if rate is None:
             return
+        tokens = self._take(rate)
+        if tokens is None:
+            return
+        wait = math.ceil((1 - tokens) / rate)
+        raise TooManyRequests(
+            f"This workspace is limited to {rate:g} requests per second; retry after {wait} s.",
+            [Detail("workspace.rate_limit", f"{rate:g} requests per second")], {"Retry-After": str(wait)})
+
+    def _take(self, rate: float) -> float | None:
+        """None if a token was taken from the bucket, else the tokens left (under one)."""
         with self._lock:
             now = time.monotonic()
             capacity = max(1.0, rate)
@@ -121,31 +131,42 @@ class Traffic:
             self._stamp = now
             if tokens >= 1:
                 self._tokens = tokens - 1
-                return
+                return None
             self._tokens = tokens
-            wait = math.ceil((1 - tokens) / rate)
-        raise TooManyRequests(
-            f"This workspace is limited to {rate:g} requests per second; retry after {wait} s.",
-            [Detail("workspace.rate_limit", f"{rate:g} requests per second")], {"Retry-After": str(wait)})
+            return tokens
 
     def sleep(self, delay_ms: int, max_asleep: int) -> None:
         """Wait ``delay_ms`` in this thread, holding no lock; 429 if too many are asleep already."""
         if delay_ms <= 0:
             return
-        with self._lock:
-            if self._asleep >= max_asleep:
-                wait = max(1, math.ceil(delay_ms / 1000))
-                raise TooManyRequests(
-                    f"{self._asleep} delayed requests of this workspace are already waiting (at most {max_asleep} "
-                    f"at once); retry after {wait} s.",
-                    [Detail("header.Prefer", f"at most {max_asleep} delayed requests at once")],
-                    {"Retry-After": str(wait)})
-            self._asleep += 1
+        asleep = self._enter()
+        if asleep > max_asleep:
+            self._leave()
+            wait = max(1, math.ceil(delay_ms / 1000))
+            raise TooManyRequests(
+                f"{asleep - 1} delayed requests of this workspace are already waiting (at most {max_asleep} "
+                f"at once); retry after {wait} s.",
+                [Detail("header.Prefer", f"at most {max_asleep} delayed requests at once")],
+                {"Retry-After": str(wait)})
         try:
             time.sleep(delay_ms / 1000)
         finally:
-            with self._lock:
-                self._asleep -= 1
+            self._leave()
+
+    @property
+    def asleep(self) -> int:
+        """Requests of the workspace delayed right now."""
+        return self._asleep
+
+    def _enter(self) -> int:
+        """Count one more request asleep; returns how many are, this one included."""
+        with self._lock:
+            self._asleep += 1
+            return self._asleep
+
+    def _leave(self) -> None:
+        with self._lock:
+            self._asleep -= 1
 
 
 def traffic_of(workspace: "Workspace", settings: "Settings") -> Traffic:

@@ -99,6 +99,13 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+def dataset_key(apis: list[str], seed: int, scale: int, today: date) -> str:
+    """Names one data set exactly: equal keys, equal records (the cache file's name, and the
+    Redis store's name for a seeded data set it holds)."""
+    names = hashlib.sha256(",".join(sorted(apis)).encode()).hexdigest()[:8]
+    return f"{_sources_digest()}-{names}-{seed}-{scale}-{today.isoformat()}"
+
+
 def cached_datasets(apis: list[str], seed: int, scale: int, today: date, build: Callable[[], Records]) -> Records:
     """``build()``'s records for ``apis``, read from the cache when this exact data set was built before."""
     with _collector_paused():
@@ -109,8 +116,7 @@ def _cached_datasets(apis: list[str], seed: int, scale: int, today: date, build:
     folder = cache_dir()
     if folder is None:
         return build()
-    names = hashlib.sha256(",".join(sorted(apis)).encode()).hexdigest()[:8]
-    path = folder / f"data-{_sources_digest()}-{names}-{seed}-{scale}-{today.isoformat()}.pickle"
+    path = folder / f"data-{dataset_key(apis, seed, scale, today)}.pickle"
     try:
         with path.open("rb") as handle:
             return pickle.load(handle)

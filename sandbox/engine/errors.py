@@ -128,6 +128,18 @@ class InsufficientStorage(ApiError):
     status, code = 507, "insufficient_storage"
 
 
+class Unavailable(ApiError):
+    """The store (Redis) is down or restarting: retry shortly (service resumes by itself)."""
+
+    status, code = 503, "service_unavailable"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.headers.setdefault("Retry-After", "1")
+        if not self.details:
+            self.details = [Detail("store", "not answering")]
+
+
 class ServerError(ApiError):
     """The sandbox itself failed: a bug, but still answered in the API's shape."""
 

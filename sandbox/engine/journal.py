@@ -57,15 +57,20 @@ class Journal:
             "duration_ms": round(duration_ms, 1),
             "errors": [{"field": _clip(d.field), "message": _clip(d.message)} for d in (errors or [])[:MAX_ERRORS]],
         }
+        self._append(entry)
+
+    def _append(self, entry: dict[str, Any]) -> None:
         with self._lock:
             self._entries.append(entry)
+
+    def _newest_first(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(reversed(self._entries))
 
     def entries(self, *, api: str | None = None, operation: str | None = None, status: int | None = None,
                 limit: int | None = None) -> list[dict[str, Any]]:
         """Newest first, only those matching every given filter, at most ``limit``."""
-        with self._lock:
-            snapshot = list(self._entries)
-        found = [e for e in reversed(snapshot)
+        found = [e for e in self._newest_first()
                  if (api is None or e["api"] == api) and (operation is None or e["operation"] == operation)
                  and (status is None or e["status"] == status)]
         return found[:limit] if limit is not None else found

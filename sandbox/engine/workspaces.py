@@ -30,6 +30,17 @@ Dataset = dict[str, dict[str, Collection]]  # api -> collection name -> shared b
 MEMBER_SUFFIX = "-member"  # a workspace's non-admin token: its admin token + this suffix
 
 
+def open_registry(apis: list["ApiDefinition"], settings: "Settings") -> "Registry":
+    """The registry of ``settings.store``: in this process's memory, or in Redis."""
+    if settings.store == "memory":
+        return Registry(apis, settings)
+    if not settings.store.startswith(("redis://", "rediss://", "unix://")):
+        raise ValueError(f"store must be 'memory' or a redis:// URL, not {settings.store!r}")
+    from .redis_registry import RedisRegistry  # redis-py is imported only when asked for
+
+    return RedisRegistry(apis, settings)
+
+
 class Registry:
     """All workspaces of one sandbox process, by bearer token and by OAuth2 client.
 
@@ -40,7 +51,7 @@ class Registry:
     def __init__(self, apis: list["ApiDefinition"], settings: "Settings") -> None:
         self.apis = apis
         self.settings = settings
-        self.usage = Usage()  # records written by all workspaces together
+        self.usage = self._total_usage()  # records written by all workspaces together
         self._scenarios = [(str(path), read_scenario(path)) for path in settings.fixtures]
         for source, scenario in self._scenarios:  # once here; each fill checks only parent ids
             check_scenario(scenario, apis, source)
@@ -49,12 +60,42 @@ class Registry:
         self._building: dict[tuple[int, int], threading.Lock] = {}
         self._by_token: dict[str, Workspace] = {}
         self._by_name: dict[str, Workspace] = {}
-        self._swept = time.monotonic()
+        self._swept = self._clock()
         self._members: dict[str, Workspace] = {}  # non-admin tokens
         self._by_client: dict[str, Workspace] = {}
         self._issued: dict[str, tuple[Workspace, float]] = {}
-        self.default = self.create("default", token=settings.token, client_id=settings.client_id,
-                                   client_secret=settings.client_secret, expires=False)
+        self.default = self._default()
+
+    # -- what a shared store does its own way (``redis_registry.RedisRegistry``) ------------
+
+    _clock = staticmethod(time.monotonic)  # last_used and expiry are measured on it
+
+    def _total_usage(self) -> Usage:
+        return Usage()
+
+    def _default(self) -> Workspace:
+        """The workspace of the configured credentials, which never expires."""
+        return self.create("default", token=self.settings.token, client_id=self.settings.client_id,
+                           client_secret=self.settings.client_secret, expires=False)
+
+    def _new(self, **fields: Any) -> Workspace:
+        return Workspace(**fields, usage=Usage(self.usage))
+
+    def _register(self, workspace: Workspace) -> None:
+        """Make a created workspace's credentials work (room for it checked again, atomically)."""
+        with self._lock:
+            self._check_room_for(workspace.name, may_sweep=False)
+            self._by_token[workspace.token] = workspace
+            self._members[workspace.token + MEMBER_SUFFIX] = workspace
+            self._by_client[workspace.client_id] = workspace
+            self._by_name[workspace.name] = workspace
+
+    def _name_taken(self, name: str) -> bool:
+        return name in self._by_name
+
+    def _start_over(self, workspace: Workspace) -> None:
+        """Drop what the workspace wrote: the shared data set shows through again."""
+        workspace.cover(self.dataset(workspace.seed, workspace.scale))
 
     # -- shared data sets ----------------------------------------------------------------
 
@@ -113,36 +154,30 @@ class Registry:
         """A new workspace; ``scenario`` (checked whole first) is loaded on top of its seed."""
         self.sweep(force=False)
         self._check_room_for(name)
-        workspace = Workspace(
+        workspace = self._new(
             name=name or f"ws_{secrets.token_hex(6)}",
             token=token or f"sbx_{secrets.token_urlsafe(24)}",
             client_id=client_id or f"client_{secrets.token_hex(8)}",
             client_secret=client_secret or secrets.token_urlsafe(24),
             seed=self.settings.seed if seed is None else seed,
             scale=self.settings.scale if scale is None else scale,
-            rate_limit=rate_limit, delay_ms=delay_ms, expires=expires,
-            usage=Usage(self.usage), scenario=scenario,
+            rate_limit=rate_limit, delay_ms=delay_ms, expires=expires, scenario=scenario,
         )
         try:
             workspace.cover(self.dataset(workspace.seed, workspace.scale))
             if scenario is not None:
                 self.load(workspace, scenario, "body.scenario")
-            with self._lock:
-                self._check_room_for(workspace.name, may_sweep=False)
-                self._by_token[workspace.token] = workspace
-                self._members[workspace.token + MEMBER_SUFFIX] = workspace
-                self._by_client[workspace.client_id] = workspace
-                self._by_name[workspace.name] = workspace
+            self._register(workspace)
         except BaseException:
-            workspace.cover({})  # give back what a half-made workspace counted
+            self._release(workspace)  # give back what a half-made workspace counted
             raise
         return workspace
 
     def _check_room_for(self, name: str | None, may_sweep: bool = True) -> None:
         """Conflict if ``name`` is taken; InsufficientStorage at the limit (after sweeping, if it may)."""
-        if name is not None and name in self._by_name:
+        if name is not None and self._name_taken(name):
             raise Conflict(f"A workspace named {name!r} exists.", [Detail("body.name", "is taken")])
-        full = len(self._by_token) >= self.settings.max_workspaces
+        full = self.count >= self.settings.max_workspaces
         if full and not (may_sweep and self.sweep()):
             raise InsufficientStorage(
                 f"The sandbox holds its limit of {self.settings.max_workspaces} workspaces; delete one "
@@ -152,7 +187,7 @@ class Registry:
     def reset(self, workspace: Workspace) -> Workspace:
         """Back to its start (seed, and the scenario it was created with), ids included."""
         with workspace.lock:
-            workspace.cover(self.dataset(workspace.seed, workspace.scale))
+            self._start_over(workspace)
             workspace.restart_ids()
             if workspace.scenario is not None:
                 apply_scenario(workspace.scenario, workspace)
@@ -167,8 +202,7 @@ class Registry:
             self._remove(workspace)
         self._release(workspace)
 
-    @staticmethod
-    def _release(workspace: Workspace) -> None:
+    def _release(self, workspace: Workspace) -> None:
         with workspace.lock:
             workspace.cover({})
 
@@ -182,19 +216,19 @@ class Registry:
 
     def expired(self, workspace: Workspace, now: float | None = None) -> bool:
         idle = self.settings.idle_expiry
-        return workspace.expires and idle > 0 and (now or time.monotonic()) - workspace.last_used > idle
+        return workspace.expires and idle > 0 and (now or self._clock()) - workspace.last_used > idle
 
     def expires_at(self, workspace: Workspace) -> datetime | None:
         if not workspace.expires or self.settings.idle_expiry <= 0:
             return None
-        left = self.settings.idle_expiry - (time.monotonic() - workspace.last_used)
+        left = self.settings.idle_expiry - (self._clock() - workspace.last_used)
         return datetime.now(timezone.utc) + timedelta(seconds=left)
 
     def sweep(self, force: bool = True) -> int:
         """Remove every workspace idle for longer than the expiry; returns how many.
 
         Unless ``force``d, at most once a minute (a sweep looks at every workspace)."""
-        now = time.monotonic()
+        now = self._clock()
         if self.settings.idle_expiry <= 0 or (not force and now - self._swept < min(60, self.settings.idle_expiry)):
             return 0
         with self._lock:
@@ -275,7 +309,7 @@ class Registry:
         workspace = self._by_token.get(token) or self._members.get(token)
         if workspace is None:
             issued = self._issued.get(token)
-            if issued is not None and issued[1] > time.monotonic():
+            if issued is not None and issued[1] > self._clock():
                 workspace = issued[0]
         if workspace is None or not workspace.alive:
             return None
@@ -284,7 +318,7 @@ class Registry:
                 self._remove(workspace)
             self._release(workspace)
             return None
-        workspace.last_used = time.monotonic()
+        workspace.last_used = self._clock()
         return workspace
 
     def is_admin(self, token: str) -> bool:
@@ -298,7 +332,7 @@ class Registry:
             return None
         token = f"sat_{secrets.token_urlsafe(32)}"
         with self._lock:
-            now = time.monotonic()
+            now = self._clock()
             self._issued = {t: v for t, v in self._issued.items() if v[1] > now}
             self._issued[token] = (workspace, now + TOKEN_LIFETIME)
         return token, TOKEN_LIFETIME

@@ -1,0 +1,412 @@
+"""Workspaces in Redis (``--store redis://host:port/db``): every worker and replica pointing
+at one Redis serves one consistent sandbox.
+
+Keys (``<ns>`` is ``Settings.store_namespace``):
+
+- ``<ns>:names`` name -> workspace id; ``<ns>:w:<id>`` its metadata (credentials, seed,
+  scale, limits, scenario, generation); ``<ns>:tok:<token>`` -> id (``m:<id>`` for the
+  non-admin token; issued OAuth2 tokens with a TTL); ``<ns>:client:<client id>`` -> id;
+  ``<ns>:used`` last use of each expiring workspace (a sorted set, for idle expiry).
+- ``<ns>:w:<id>:usage`` and ``<ns>:usage``: records written (the 507 limits);
+  ``:state`` its id sequence and clock; ``:lock`` the write lock; ``:bucket``, ``:asleep``,
+  ``:journal`` its request state (``redis_traffic``).
+- ``<ns>:d:<id>:<generation>:...`` what it wrote (``redis_store``); a reset starts a new
+  generation (O(1)) and unlinks the old one's keys.
+- ``sandbox-base:<data set key>:...`` the seeded data of a (seed, scale), written once by
+  whichever process gets there first (under a SET NX build lock) and shared by every
+  workspace of every namespace and process.
+
+A write holds the workspace's Redis lock from its first read to its last write, so writes
+to one workspace are serialised across processes and none is lost; if it fails, the
+transaction's journal puts back every record (``store.Workspace.transaction``).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import random
+import secrets
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, Iterator
+
+import orjson
+import redis
+
+from .datacache import dataset_key
+from .errors import Conflict, Detail, Unauthorized, Unavailable
+from .redis_store import RedisCollection, RedisUsage, connect
+from .redis_traffic import RedisTraffic
+from .store import Workspace
+from .workspaces import MEMBER_SUFFIX, TOKEN_LIFETIME, Dataset, Registry
+
+if TYPE_CHECKING:
+    from ..settings import Settings
+    from .api import ApiDefinition
+
+log = logging.getLogger("sandbox")
+BASE_NS = "sandbox-base"
+LOCK_TIMEOUT = 60      # seconds a write may hold its workspace's lock (then it expires: a killed process frees it)
+LOCK_WAIT = 10         # seconds a write waits for the lock before a 503
+LOCK_POLL = 0.001      # seconds between tries for a taken lock (redis-py's default, 0.1, makes writes queue)
+BUILD_LOCK_TTL = 600   # seconds one process may take to write a seeded data set
+POLL = 0.05            # seconds between looks at a data set another process is writing
+_NO_TIME = datetime.min.replace(tzinfo=timezone.utc)
+
+_CREATE = """
+local ns, wid, name = ARGV[1], ARGV[2], ARGV[3]
+if redis.call('HEXISTS', ns .. ':names', name) == 1 then return 'taken' end
+if redis.call('HLEN', ns .. ':names') >= tonumber(ARGV[7]) then return 'full' end
+redis.call('HSET', ns .. ':names', name, wid)
+redis.call('SET', ns .. ':tok:' .. ARGV[4], wid)
+redis.call('SET', ns .. ':tok:' .. ARGV[4] .. ARGV[6], 'm:' .. wid)
+redis.call('SET', ns .. ':client:' .. ARGV[5], wid)
+redis.call('HSET', ns .. ':w:' .. wid, unpack(ARGV, 10))
+if ARGV[8] == '1' then redis.call('ZADD', ns .. ':used', ARGV[9], wid) end
+return 'ok'
+"""
+
+_AUTH = """
+local ns = ARGV[1]
+local ref = redis.call('GET', ns .. ':tok:' .. ARGV[2])
+if not ref then return false end
+local member = 0
+if string.sub(ref, 1, 2) == 'm:' then
+  member = 1
+  ref = string.sub(ref, 3)
+end
+local meta = redis.call('HGETALL', ns .. ':w:' .. ref)
+if #meta == 0 then return false end
+local last = redis.call('ZSCORE', ns .. ':used', ref)
+local idle = tonumber(ARGV[4])
+if last and idle > 0 and tonumber(ARGV[3]) - tonumber(last) > idle then
+  return {ref, member, 'expired', meta}
+end
+if last then redis.call('ZADD', ns .. ':used', ARGV[3], ref) end
+return {ref, member, last or '', meta}
+"""
+
+_REMOVE = """
+local ns, wid = ARGV[1], ARGV[2]
+local key = ns .. ':w:' .. wid
+local meta = redis.call('HMGET', key, 'name', 'token', 'client_id')
+if meta[1] and redis.call('HGET', ns .. ':names', meta[1]) == wid then redis.call('HDEL', ns .. ':names', meta[1]) end
+local function drop(k, v)
+  if redis.call('GET', k) == v then redis.call('DEL', k) end
+end
+if meta[2] then
+  drop(ns .. ':tok:' .. meta[2], wid)
+  drop(ns .. ':tok:' .. meta[2] .. ARGV[3], 'm:' .. wid)
+end
+if meta[3] then drop(ns .. ':client:' .. meta[3], wid) end
+redis.call('ZREM', ns .. ':used', wid)
+redis.call('UNLINK', key, key .. ':state', key .. ':bucket', key .. ':journal', key .. ':asleep')
+return 1
+"""
+
+# KEYS: the generation's key list, the workspace's usage, the total usage
+_RELEASE = """
+local keys = redis.call('SMEMBERS', KEYS[1])
+for i = 1, #keys, 500 do redis.call('UNLINK', unpack(keys, i, math.min(i + 499, #keys))) end
+redis.call('UNLINK', KEYS[1])
+local n = tonumber(redis.call('GET', KEYS[2]) or '0')
+redis.call('DECRBY', KEYS[3], n)
+redis.call('SET', KEYS[2], 0)
+return n
+"""
+
+_NEXT_GENERATION = """
+redis.call('DEL', KEYS[2])
+return redis.call('HINCRBY', KEYS[1], 'generation', 1)
+"""
+
+
+@dataclass(eq=False)
+class RedisWorkspace(Workspace):
+    """A workspace whose data, id sequence and clock live in Redis (see the module's docstring).
+
+    ``lock`` (a thread lock) still serialises this process's requests to it; a write also
+    holds the workspace's Redis lock, and reads its id sequence and clock from Redis first."""
+
+    wid: str = ""
+    generation: int = 0
+    registry: "RedisRegistry | None" = field(default=None, repr=False)
+    registered: bool = field(default=False, repr=False)
+    _loaded: tuple[Any, datetime] | None = field(default=None, repr=False)
+
+    def cover(self, base: Dataset) -> None:
+        assert self.registry is not None
+        prefix = self.registry.data_prefix(self.wid, self.generation)
+        self.collections = {api: {name: coll.overlay(f"{prefix}:{api}:{name}", self.usage, f"{prefix}:keys")
+                                  for name, coll in colls.items()}
+                            for api, colls in base.items()}  # type: ignore[union-attr]
+
+    def restart_ids(self, salt: str = "") -> None:
+        super().restart_ids(salt)
+        if self.registry is not None and self.registered and self._journal is None:
+            self.registry.save_state(self)  # outside a write: kept at once
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        if self._journal is not None or self.registry is None:
+            with super().transaction():
+                yield
+            return
+        lock = self.registry.client.lock(self.registry.key("w", self.wid, "lock"), timeout=LOCK_TIMEOUT,
+                                         sleep=LOCK_POLL, blocking_timeout=LOCK_WAIT)
+        if not lock.acquire():
+            raise Unavailable("Another write to this workspace is taking long; retry in a moment.",
+                              [Detail("workspace", "busy")])
+        try:
+            self.registry.load_state(self)
+            with super().transaction():
+                yield
+            self.registry.save_state(self)
+        finally:
+            try:
+                lock.release()
+            except (redis.exceptions.LockError, Unavailable):
+                pass  # expired (the write took longer than LOCK_TIMEOUT) or Redis went away
+
+
+class RedisRegistry(Registry):
+    """``workspaces.Registry`` with every workspace, token and counter in Redis."""
+
+    _clock = staticmethod(time.time)  # shared by processes, unlike a monotonic clock
+
+    def __init__(self, apis: list["ApiDefinition"], settings: "Settings") -> None:
+        self.client = connect(settings.store)
+        self.ns = settings.store_namespace
+        self._bases: dict[tuple[int, int], Dataset] = {}
+        self._bases_lock = threading.Lock()
+        self._local: dict[str, RedisWorkspace] = {}  # this process's objects, by workspace id
+        self._local_lock = threading.Lock()
+        self._seen = threading.local()  # the last token by_bearer resolved, and whether it is admin
+        script = self.client.register_script
+        self._create, self._auth, self._remove_script = script(_CREATE), script(_AUTH), script(_REMOVE)
+        self._release_script, self._next_generation = script(_RELEASE), script(_NEXT_GENERATION)
+        super().__init__(apis, settings)
+
+    def key(self, *parts: str) -> str:
+        return ":".join((self.ns, *parts))
+
+    def data_prefix(self, wid: str, generation: int) -> str:
+        return self.key("d", wid, str(generation))
+
+    # -- shared data sets ----------------------------------------------------------------
+
+    def dataset(self, seed: int, scale: int) -> Dataset:
+        """The base collections of (seed, scale) in Redis, written there once if missing."""
+        with self._bases_lock:
+            if (seed, scale) in self._bases:
+                return self._bases[(seed, scale)]
+            scenarios = hashlib.sha256(json.dumps(self._scenarios, sort_keys=True, default=str).encode())
+            name = dataset_key([a.name for a in self.apis], seed, scale, self.settings.today)
+            prefix = f"{BASE_NS}:{name}-{scenarios.hexdigest()[:12]}"
+            dataset = {api.name: {name: RedisCollection(self.client, c.name, c.order, c.parent_field,
+                                                        f"{prefix}:{api.name}:{name}")
+                                  for name, c in api.new_collections().items()}
+                       for api in self.apis}
+            self._store_once(prefix, seed, scale, dataset)
+            self._bases[(seed, scale)] = dataset
+            return dataset
+
+    def _store_once(self, prefix: str, seed: int, scale: int, dataset: Dataset) -> None:
+        ready, building = f"{prefix}:ready", f"{prefix}:building"
+        me = secrets.token_hex(8)
+        while not self.client.exists(ready):
+            if not self.client.set(building, me, nx=True, ex=BUILD_LOCK_TTL):
+                time.sleep(POLL)  # another process is writing it
+                continue
+            try:
+                if not self.client.exists(ready):
+                    for api, collections in self._build(seed, scale).items():
+                        for name, collection in collections.items():
+                            dataset[api][name].fill(list(collection.values()))
+                    self.client.set(ready, 1)
+            finally:
+                if self.client.get(building) == me.encode():
+                    self.client.delete(building)
+
+    # -- workspaces ----------------------------------------------------------------------
+
+    def _total_usage(self) -> RedisUsage:  # type: ignore[override]
+        return RedisUsage(self.client, self.key("usage"))
+
+    def _default(self) -> Workspace:
+        try:
+            return super()._default()
+        except Conflict:  # another process made it: the same one, shared
+            wid = self.client.hget(self.key("names"), "default").decode()
+            workspace = self._object(wid, self.client.hgetall(self.key("w", wid)))
+            if (workspace.seed, workspace.scale, workspace.token) != (self.settings.seed, self.settings.scale,
+                                                                      self.settings.token):
+                log.warning("sandbox: namespace %r of this Redis already has a default workspace (seed %s, "
+                            "scale %s, its own token): serving it; give this sandbox another "
+                            "SANDBOX_STORE_NAMESPACE for other settings", self.ns, workspace.seed, workspace.scale)
+            return workspace
+
+    def _new(self, **fields: Any) -> RedisWorkspace:
+        wid = secrets.token_hex(8)
+        prefix = self.key("w", wid)
+        return RedisWorkspace(**fields, wid=wid, registry=self, last_used=self._clock(),
+                              usage=RedisUsage(self.client, f"{prefix}:usage", self.usage),  # type: ignore[arg-type]
+                              traffic=RedisTraffic(self.client, prefix, self.settings.journal_size))
+
+    def _register(self, workspace: Workspace) -> None:
+        assert isinstance(workspace, RedisWorkspace)
+        meta = {"name": workspace.name, "token": workspace.token, "client_id": workspace.client_id,
+                "client_secret": workspace.client_secret, "seed": workspace.seed, "scale": workspace.scale,
+                "rate_limit": "" if workspace.rate_limit is None else repr(float(workspace.rate_limit)),
+                "delay_ms": workspace.delay_ms, "expires": int(workspace.expires),
+                "scenario": "" if workspace.scenario is None else orjson.dumps(workspace.scenario),
+                "generation": workspace.generation}
+        flat = [part for pair in meta.items() for part in pair]
+        answer = self._create(args=[self.ns, workspace.wid, workspace.name, workspace.token, workspace.client_id,
+                                    MEMBER_SUFFIX, self.settings.max_workspaces, int(workspace.expires),
+                                    workspace.last_used, *flat])
+        if answer != b"ok":
+            self._check_room_for(workspace.name, may_sweep=False)  # says which, in the usual words
+            raise Conflict("The workspace could not be registered; try again.", [Detail("workspace", "raced")])
+        workspace.registered = True
+        with self._local_lock:
+            self._local[workspace.wid] = workspace
+
+    def _object(self, wid: str, meta: dict[bytes, bytes]) -> RedisWorkspace:
+        """This process's object for workspace ``wid``, made or moved to the stored generation."""
+        fields = {k.decode(): v.decode() for k, v in meta.items()}
+        generation = int(fields["generation"])
+        with self._local_lock:
+            workspace = self._local.get(wid)
+            if workspace is None:
+                scenario = fields["scenario"]
+                workspace = RedisWorkspace(
+                    name=fields["name"], token=fields["token"], client_id=fields["client_id"],
+                    client_secret=fields["client_secret"], seed=int(fields["seed"]), scale=int(fields["scale"]),
+                    rate_limit=float(fields["rate_limit"]) if fields["rate_limit"] else None,
+                    delay_ms=int(fields["delay_ms"]), expires=fields["expires"] == "1",
+                    scenario=orjson.loads(scenario) if scenario else None,
+                    usage=RedisUsage(self.client, self.key("w", wid, "usage"), self.usage),  # type: ignore[arg-type]
+                    traffic=RedisTraffic(self.client, self.key("w", wid), self.settings.journal_size),
+                    wid=wid, generation=-1, registry=self)
+                workspace.registered = True  # after __post_init__: its stored id sequence is kept
+                self._local[wid] = workspace
+            if workspace.generation != generation:
+                workspace.generation = generation
+                workspace.cover(self.dataset(workspace.seed, workspace.scale))
+        return workspace
+
+    def _name_taken(self, name: str) -> bool:
+        return bool(self.client.hexists(self.key("names"), name))
+
+    @property
+    def count(self) -> int:
+        return self.client.hlen(self.key("names"))
+
+    def _start_over(self, workspace: Workspace) -> None:
+        assert isinstance(workspace, RedisWorkspace)
+        old = self.data_prefix(workspace.wid, workspace.generation)
+        generation = self._next_generation(keys=[self.key("w", workspace.wid), self.key("w", workspace.wid, "state")])
+        self._release_script(keys=[f"{old}:keys", workspace.usage.key, self.usage.key])  # type: ignore[attr-defined]
+        workspace.generation = int(generation)
+        workspace.cover(self.dataset(workspace.seed, workspace.scale))
+
+    def _remove(self, workspace: Workspace) -> None:
+        assert isinstance(workspace, RedisWorkspace)
+        workspace.alive = False
+        self._remove_script(args=[self.ns, workspace.wid, MEMBER_SUFFIX])
+        with self._local_lock:
+            self._local.pop(workspace.wid, None)
+
+    def _release(self, workspace: Workspace) -> None:
+        assert isinstance(workspace, RedisWorkspace)
+        keys = f"{self.data_prefix(workspace.wid, workspace.generation)}:keys"
+        self._release_script(keys=[keys, workspace.usage.key, self.usage.key])  # type: ignore[attr-defined]
+
+    def sweep(self, force: bool = True) -> int:
+        """Remove every workspace idle for longer than the expiry (any process's); returns how many."""
+        now = self._clock()
+        idle = self.settings.idle_expiry
+        if idle <= 0 or (not force and now - self._swept < min(60, idle)):
+            return 0
+        self._swept = now
+        gone = 0
+        for wid in self.client.zrangebyscore(self.key("used"), "-inf", now - idle):
+            meta = self.client.hgetall(self.key("w", wid.decode()))
+            if not meta:
+                self.client.zrem(self.key("used"), wid)
+                continue
+            workspace = self._object(wid.decode(), meta)
+            self._remove(workspace)
+            self._release(workspace)
+            gone += 1
+        return gone
+
+    # -- id sequence and clock of a write ------------------------------------------------
+
+    def load_state(self, workspace: RedisWorkspace) -> None:
+        """Holding its write lock: the workspace's generation, id sequence and clock as stored."""
+        pipe = self.client.pipeline(transaction=False)
+        pipe.hget(self.key("w", workspace.wid), "generation")
+        pipe.get(self.key("w", workspace.wid, "state"))
+        generation, state = pipe.execute()
+        if workspace.registered:
+            if generation is None:
+                raise Unauthorized("The bearer token is not valid (unknown or expired).",
+                                   [Detail("header.Authorization", "unknown or expired token")])
+            if int(generation) != workspace.generation:
+                workspace.generation = int(generation)
+                workspace.cover(self.dataset(workspace.seed, workspace.scale))
+        if state is None:
+            Workspace.restart_ids(workspace)
+            workspace._last_now = _NO_TIME
+        else:
+            stored = orjson.loads(state)
+            workspace.rng = random.Random()
+            workspace.rng.setstate((stored["rng"][0], tuple(stored["rng"][1]), stored["rng"][2]))
+            workspace._last_now = datetime.fromisoformat(stored["now"])
+        workspace._loaded = (workspace.rng.getstate(), workspace._last_now)
+
+    def save_state(self, workspace: RedisWorkspace) -> None:
+        rng, now = workspace.rng.getstate(), workspace._last_now
+        if workspace._loaded == (rng, now):
+            return
+        self.client.set(self.key("w", workspace.wid, "state"),
+                        orjson.dumps({"rng": [rng[0], rng[1], rng[2]], "now": now.isoformat()}))
+        workspace._loaded = (rng, now)
+
+    # -- credentials ---------------------------------------------------------------------
+
+    def by_bearer(self, token: str) -> Workspace | None:
+        now = self._clock()
+        found = self._auth(args=[self.ns, token, repr(now), self.settings.idle_expiry])
+        self._seen.token = None
+        if not found:
+            return None
+        wid, member, last, flat = found
+        workspace = self._object(wid.decode(), dict(zip(flat[::2], flat[1::2])))
+        if last == b"expired":
+            self._remove(workspace)
+            self._release(workspace)
+            return None
+        workspace.last_used = now
+        self._seen.token, self._seen.admin = token, not member
+        return workspace
+
+    def is_admin(self, token: str) -> bool:
+        if getattr(self._seen, "token", None) == token:
+            return self._seen.admin
+        return not (self.client.get(self.key("tok", token)) or b"").startswith(b"m:")
+
+    def issue_token(self, client_id: str, client_secret: str) -> tuple[str, int] | None:
+        wid = self.client.get(self.key("client", client_id))
+        secret = wid and self.client.hget(self.key("w", wid.decode()), "client_secret")
+        if not secret or not secrets.compare_digest(secret, client_secret.encode()):
+            return None
+        token = f"sat_{secrets.token_urlsafe(32)}"
+        self.client.set(self.key("tok", token), wid, ex=TOKEN_LIFETIME)
+        return token, TOKEN_LIFETIME
