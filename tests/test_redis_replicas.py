@@ -17,6 +17,7 @@ from sandbox.settings import Settings
 
 from . import mixed_writes
 from .conftest import TOKEN, LiveServer, namespace
+from .test_hostile import assert_error_shape
 from .redis_server import running_redis
 
 BILLING_CUSTOMER = "cus_01h1w8r7s2v4l5m6n7p8j9k0q2"
@@ -164,12 +165,13 @@ def test_the_same_seed_gives_the_same_bytes_in_both_stores(redis_url):
 
 # -- faults --------------------------------------------------------------------------------
 
-FAULT_CHECKS = [  # (path, how the API's own error shape carries the code)
-    ("/payments/customers", lambda body: body["error"]),
-    (f"/billing/v1/customers/{BILLING_CUSTOMER}/businesses", lambda body: body["error"]["code"]),
-    ("/exemptions/customers?corporation_id=corp_123", lambda body: body["code"]),
-    (f"/commerce/api/v1/businesses?o={ORG}", lambda body: body["errors"][0]["code"]),
-    ("/_sandbox/workspace", lambda body: body["error"]),
+FAULT_CHECKS = [  # (api, operation, path, how the API's own error shape carries the code)
+    ("payments", "listCustomers", "/payments/customers", lambda body: body["error"]),
+    ("billing", "listCustomerBusinesses", f"/billing/v1/customers/{BILLING_CUSTOMER}/businesses",
+     lambda body: body["error"]["code"]),
+    ("exemptions", "listCustomers", "/exemptions/customers?corporation_id=corp_123", lambda body: body["code"]),
+    ("commerce", "listBusinesses", f"/commerce/api/v1/businesses?o={ORG}", lambda body: body["errors"][0]["code"]),
+    ("sandbox", "getWorkspace", "/_sandbox/workspace", lambda body: body["error"]),
 ]
 
 
@@ -179,15 +181,25 @@ def test_redis_down_is_a_503_in_each_apis_shape_and_service_resumes_by_itself():
         auth = {"Authorization": f"Bearer {TOKEN}"}
         created = client.post("/payments/customers", json={"name": "Kept"}, headers=auth).get_json()
         server.stop()
-        for path, code_of in FAULT_CHECKS:
+        token = client.post("/payments/oauth/token", data={"grant_type": "client_credentials",
+                                                           "client_id": "sandbox", "client_secret": "sandbox-token"})
+        assert token.status_code == 503 and token.get_json()["error"] == "temporarily_unavailable", token.get_json()
+        payments = next(a for a in client.application.extensions["sandbox"]["apis"] if a.name == "payments")
+        assert_error_shape(payments, payments.spec.operations["createToken"], 503, token.data)
+        assert token.headers["Retry-After"] == "1"
+        apis = {api.name: api for api in client.application.extensions["sandbox"]["apis"]}
+        for api, operation, path, code_of in FAULT_CHECKS:
             response = client.get(path, headers=auth)
             assert response.status_code == 503, (path, response.get_data(as_text=True))
+            op = apis[api].spec.operations[operation]
+            assert "503" in op.responses, f"{api} {operation} does not document its 503"
+            assert_error_shape(apis[api], op, 503, response.data)  # the body the spec documents
             assert code_of(response.get_json()) == "service_unavailable", path
             assert response.headers["Retry-After"] == "1"
         refused = client.post("/payments/customers", json={"name": "Refused"}, headers=auth)
         assert refused.status_code == 503 and refused.get_json()["error"] == "service_unavailable"
         server.start()  # the same port and folder: appendonly (fsync always) kept every acknowledged write
-        for path, _ in FAULT_CHECKS:
+        for _, _, path, _ in FAULT_CHECKS:
             assert client.get(path, headers=auth).status_code == 200, path
         response = client.get(f"/payments/customers/{created['id']}", headers=auth)
         assert response.status_code == 200 and response.get_json() == created

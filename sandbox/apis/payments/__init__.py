@@ -27,6 +27,7 @@ def envelope(page: Page, ctx: Context) -> dict[str, Any]:
 
 OAUTH2_CODES = frozenset({"invalid_request", "invalid_client", "invalid_grant", "unauthorized_client",
                           "unsupported_grant_type", "invalid_scope"})
+UNAVAILABLE = 503  # the store is down: RFC 6749 §4.1.2.1's temporarily_unavailable, status kept
 
 
 TRANSPORT_LIMITS = frozenset({413, 414, 429, 431})
@@ -35,12 +36,16 @@ TRANSPORT_LIMITS = frozenset({413, 414, 429, 431})
 def oauth2_error(error: ApiError) -> tuple[int, dict[str, str]]:
     """Any error of the token route as RFC 6749 §5.2 has it: 401 ``invalid_client`` or a 400;
     every other problem (a missing parameter, a wrong media type, ...) is ``invalid_request``.
-    HTTP's own limits keep their status (413, 414, 429, 431): they are not the grant's errors.
+    HTTP's own limits keep their status (413, 414, 429, 431): they are not the grant's errors;
+    a store outage is a 503 ``temporarily_unavailable`` (§4.1.2.1's code).
     ``error_description`` keeps to the characters §5.2 allows: printable ASCII but quote and backslash."""
-    code = error.code if error.code in OAUTH2_CODES else "invalid_request"
+    if error.status == UNAVAILABLE:
+        code = "temporarily_unavailable"
+    else:
+        code = error.code if error.code in OAUTH2_CODES else "invalid_request"
     text = error.message.replace('"', "'").replace("\\", "/")
     description = "".join(ch if " " <= ch <= "~" else "?" for ch in text)
-    status = error.status if error.status in TRANSPORT_LIMITS else 401 if code == "invalid_client" else 400
+    status = error.status if error.status in TRANSPORT_LIMITS or error.status == UNAVAILABLE else 401 if code == "invalid_client" else 400
     return status, {"error": code, "error_description": description}
 
 
