@@ -87,8 +87,8 @@ def _header_bytes(environ: dict[str, Any]) -> int:
 
 
 def _refusal(environ: dict[str, Any]) -> tuple[int, str] | None:
-    """What the server refuses before the app runs (as waitress did): a head over MAX_HEADERS, a
-    declared body over MAX_BODY (never read, whatever the credentials)."""
+    """What is refused before the app runs: a head over MAX_HEADERS, a declared body over MAX_BODY
+    (never read, whatever the credentials)."""
     if _header_bytes(environ) > MAX_HEADERS:
         return 431, f"The request line and headers are larger than the limit of {MAX_HEADERS} bytes."
     length = environ.get("CONTENT_LENGTH")
@@ -209,8 +209,9 @@ class _Server(MPServer):
     """granian's process server, listening on the socket ``serve`` was given.
 
     granian 2.8.7 binds its own socket per worker with SO_REUSEPORT on Linux; giving it ours (the
-    path it takes for Unix sockets, through these two pinned internals) keeps one bind, made
-    before the workers start, that no other process can share."""
+    path it takes for Unix sockets) keeps one bind, made before the workers start, that no other
+    process can share. The methods below override internals of that pinned version: the socket,
+    the loader each worker calls (with its index), the exit code."""
 
     def __init__(self, sock: socket.socket, **options: Any) -> None:
         self._given = sock

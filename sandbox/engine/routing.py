@@ -101,12 +101,12 @@ def _view(api: ApiDefinition, op, registry: "Registry", settings: "Settings"):
             return json_response(body, status, error.headers)
 
     def serve(path_args: dict[str, str]) -> Response:
-        check_size(request.content_length, request.query_string)
-        workspace = authenticate(op, request.headers.get("Authorization"), registry, api.name,
+        this = request._get_current_object()  # the request itself: each use of the proxy costs a lookup
+        check_size(this.content_length, this.query_string)
+        workspace = authenticate(op, this.headers.get("Authorization"), registry, api.name,
                                  admin_only=api.admin_only)
-        valid = validate(path_args, request.args, request.headers, request.mimetype,
-                         lambda: request.get_data(cache=True))
-        ctx = Context(api, op, valid, workspace, registry, request)
+        valid = validate(path_args, this.args, this.headers, this.mimetype, lambda: this.get_data(cache=True))
+        ctx = Context(api, op, valid, workspace, registry, this)
         if prepare is not None:
             prepare(ctx)
         if workspace is None:
