@@ -498,6 +498,15 @@ def test_a_body_over_the_limit_is_refused_before_it_is_read(live, target):
     assert _health(live) == 200
 
 
+def test_a_chunked_body_over_the_limit_is_a_413_in_shape(live):
+    chunk = b"x" * (MAX_BODY + 1)
+    status, body = _exchange(live, b"POST /payments/customers HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                                   b"Transfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n" % (len(chunk), chunk))
+    assert status == 413
+    assert_error_shape(_api_of("/payments/customers"), None, 413, body)
+    assert _health(live) == 200
+
+
 def test_merged_slashes_live_are_a_404_in_the_apis_shape(live):
     status, body = _exchange(live, b"GET //payments//customers HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     assert status == 404
