@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import os
+import select
 import subprocess
 import sys
 import time
@@ -121,9 +123,10 @@ def test_two_workers_start_answer_and_stop_cleanly():
     process = subprocess.Popen([sys.executable, "-c", TWO_WORKERS, str(port)], cwd=ROOT, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)
     try:
+        printed = _read_until(process, "bearer token")  # the banner: the first worker has built its app
         deadline = time.monotonic() + 60
         while len(_children(process.pid)) < 2 or _ping(port) != 200:
-            assert process.poll() is None and time.monotonic() < deadline, process.stdout.read()
+            assert process.poll() is None and time.monotonic() < deadline, printed
             time.sleep(0.2)
         workers = _children(process.pid)
         assert len(workers) == 2
@@ -132,8 +135,19 @@ def test_two_workers_start_answer_and_stop_cleanly():
         process.terminate()
         output = process.communicate(timeout=30)[0]
     assert process.returncode == 0, output
-    assert output.count("serving on") == 1  # the banner once, from the first worker
+    assert (printed + output).count("serving on") == 1  # once, from the first worker
     assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
+
+
+def _read_until(process: subprocess.Popen, text: str, seconds: float = 60) -> str:
+    """What the process printed, up to and including the first line holding ``text``."""
+    printed = ""
+    deadline = time.monotonic() + seconds
+    while text not in printed:
+        assert process.poll() is None and time.monotonic() < deadline, printed
+        if select.select([process.stdout], [], [], 0.5)[0]:  # unbuffered, so select sees what is left
+            printed += os.read(process.stdout.fileno(), 65536).decode()
+    return printed
 
 
 def _ping(port: int) -> int:
