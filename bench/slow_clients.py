@@ -15,32 +15,13 @@ import http.client
 import os
 import socket
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start(port: int) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-m", "sandbox", "serve", "--port", str(port)], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:  # the port is bound before the data is seeded: wait for an answer
-            health_seconds(port)
-            return proc
-        except OSError:
-            time.sleep(0.2)
-    proc.terminate()
-    raise SystemExit("sandbox serve did not start")
+from common import free_port, running, sandbox_args  # noqa: E402
 
 
 def slow_clients(port: int, count: int) -> list[socket.socket]:
@@ -75,18 +56,14 @@ def main() -> None:
     parser.add_argument("--probes", type=int, default=20)
     args = parser.parse_args()
     port = free_port()
-    proc = start(port)
-    try:
+    with running(sandbox_args(port), port, "/_sandbox/health"):
         held = slow_clients(port, args.clients)
         times = [health_seconds(port) for _ in range(args.probes)]
-        print(f"{args.clients} slow clients held open: /_sandbox/health median "
-              f"{statistics.median(times) * 1000:.1f} ms, worst {max(times) * 1000:.1f} ms "
-              f"over {args.probes} requests")
+        print(f"{args.clients} slow clients held open (half in their headers, half in their bodies): "
+              f"/_sandbox/health median {statistics.median(times) * 1000:.1f} ms, worst "
+              f"{max(times) * 1000:.1f} ms over {args.probes} requests")
         for sock in held:
             sock.close()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
 
 
 if __name__ == "__main__":

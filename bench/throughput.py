@@ -1,6 +1,6 @@
 """Throughput of the sandbox with request validation on and off.
 
-Starts ``sandbox serve`` (waitress, one process, as users run it) on a free 127.0.0.1 port,
+Starts ``sandbox serve`` (granian, one process, as users run it) on a free 127.0.0.1 port,
 loads ``GET /payments/customers?limit=10`` for ``--seconds`` from client threads with
 keep-alive connections, and prints req/s, p50 and p99 for both runs. Not part of the tests:
 figures depend on the machine; compare the two runs, not absolute numbers.

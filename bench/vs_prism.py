@@ -1,13 +1,16 @@
 """The sandbox against Prism's static mock: same spec, same requests, same load generator.
 
 For every API (every spec in ``openapi/`` but the control API), starts ``sandbox serve``
-(one process, validation on, seeded data) and ``prism mock`` (npm ``@stoplight/prism-cli``,
-installed into ``.cache/prism`` on first use) on free 127.0.0.1 ports, warms both up, then
-loads one documented read with ``wrk -t1 -c8`` in alternating rounds and prints the medians
-of req/s and p99 and the sandbox/Prism ratio. Figures depend on the machine: compare
+(validation on, seeded data) once per worker count in ``--workers``, and ``prism mock`` (npm
+``@stoplight/prism-cli``, installed into ``.cache/prism`` on first use), on free 127.0.0.1
+ports; warms each up, then loads one documented read with ``wrk -t1 -c8`` in alternating
+rounds (every server once per round) and prints the medians of req/s and p99 and the
+sandbox/Prism ratio, one row per worker count. More than one worker needs a shared store
+(``--store URL``, passed to ``sandbox serve``). Figures depend on the machine: compare
 columns, not runs on different machines.
 
-    python bench/vs_prism.py [--apis payments,billing] [--seconds 10] [--rounds 3] [--warmup 10]
+    python bench/vs_prism.py [--apis payments,billing] [--workers 1,2,4] [--store redis://...]
+                             [--seconds 10] [--rounds 3] [--warmup 10]
 """
 from __future__ import annotations
 
@@ -63,19 +66,28 @@ def median(results: list[WrkResult]) -> tuple[float, float, int]:
             sum(r.errors for r in results))
 
 
-def measure(api: str, args: argparse.Namespace) -> tuple[str, tuple, tuple]:
+def sandbox_command(port: int, workers: int, store: str | None) -> list[str]:
+    return sandbox_args(port, "--workers", str(workers), *(["--store", store] if store else []))
+
+
+def measure(api: str, args: argparse.Namespace) -> tuple[str, dict[str, tuple]]:
+    """Medians per server (``sandbox-<workers>`` and ``prism``) for the API's bench read."""
     headers = {"Authorization": f"Bearer {TOKEN}"}
     with ExitStack() as stack:
-        sandbox_port, prism_port = free_port(), free_port()
-        stack.enter_context(running(sandbox_args(sandbox_port), sandbox_port, "/_sandbox/health"))
+        ports = {f"sandbox-{n}": free_port() for n in args.workers}
+        for n in args.workers:
+            port = ports[f"sandbox-{n}"]
+            stack.enter_context(running(sandbox_command(port, n, args.store), port, "/_sandbox/health"))
+        ports["prism"] = free_port()
         spec = ROOT / "openapi" / f"{api}.yaml"
-        stack.enter_context(running([str(ensure_prism()), "mock", "-h", "127.0.0.1", "-p", str(prism_port),
-                                     str(spec)], prism_port, "/"))
-        status, workspace = get_json(sandbox_port, "/_sandbox/workspace")
+        stack.enter_context(running([str(ensure_prism()), "mock", "-h", "127.0.0.1", "-p", str(ports["prism"]),
+                                     str(spec)], ports["prism"], "/"))
+        first = ports[f"sandbox-{args.workers[0]}"]
+        status, workspace = get_json(first, "/_sandbox/workspace")
         if status != 200:
             raise SystemExit(f"GET /_sandbox/workspace answered {status}: {workspace}")
         path = request_path(api, workspace["apis"][api]["start_ids"])
-        targets = {"sandbox": (sandbox_port, f"/{api}{path}"), "prism": (prism_port, path)}
+        targets = {name: (port, path if name == "prism" else f"/{api}{path}") for name, port in ports.items()}
         for name, (port, target) in targets.items():
             status, body = get_json(port, target)
             if status != 200:
@@ -84,11 +96,11 @@ def measure(api: str, args: argparse.Namespace) -> tuple[str, tuple, tuple]:
         urls = {name: f"http://127.0.0.1:{port}{target}" for name, (port, target) in targets.items()}
         for url in urls.values():
             wrk(url, args.warmup, headers=headers)
-        rounds: dict[str, list[WrkResult]] = {"sandbox": [], "prism": []}
+        rounds: dict[str, list[WrkResult]] = {name: [] for name in urls}
         for _ in range(args.rounds):
             for name, url in urls.items():
                 rounds[name].append(wrk(url, args.seconds, headers=headers))
-        return path, median(rounds["sandbox"]), median(rounds["prism"])
+        return path, {name: median(results) for name, results in rounds.items()}
 
 
 def main() -> None:
@@ -97,16 +109,27 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="length of one measured round")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per server")
     parser.add_argument("--warmup", type=float, default=10.0, help="warm-up load per server, seconds")
+    parser.add_argument("--workers", default="1", type=lambda text: [int(n) for n in text.split(",") if n.strip()],
+                        help="comma-separated worker counts, one sandbox row each (default 1)")
+    parser.add_argument("--store", default=None, metavar="URL",
+                        help="passed to sandbox serve --store (more than one worker needs a shared store)")
     args = parser.parse_args()
+    if max(args.workers) > 1 and not args.store:
+        parser.error("--workers above 1 needs --store URL: the in-memory store serves from one process only")
     os.chdir(ROOT)
     print(f"wrk -t1 -c8, {args.rounds} alternating rounds of {args.seconds:.0f} s after {args.warmup:.0f} s "
-          f"of warm-up; medians. sandbox serve: one process, validation on. Prism {PRISM_VERSION}: static mock.")
-    print(f"{'API':<11} {'request':<52} {'sandbox req/s (p99)':>22} {'Prism req/s (p99)':>20} {'ratio':>6}")
+          f"of warm-up; medians. sandbox serve: validation on, store {args.store or 'in memory'}. "
+          f"Prism {PRISM_VERSION}: static mock.")
+    print(f"{'API':<11} {'request':<52} {'workers':>7} {'sandbox req/s (p99)':>22} {'Prism req/s (p99)':>20} "
+          f"{'ratio':>6}")
     for api in [a.strip() for a in args.apis.split(",") if a.strip()]:
-        path, ours, prism = measure(api, args)
-        errors = f"   ({ours[2]} / {prism[2]} errors)" if ours[2] or prism[2] else ""
-        print(f"{api:<11} {path[:52]:<52} {ours[0]:>9,.0f} ({ours[1]:5.1f} ms) {prism[0]:>8,.0f} ({prism[1]:5.1f} ms)"
-              f" {ours[0] / prism[0]:>6.2f}{errors}", flush=True)
+        path, medians = measure(api, args)
+        prism = medians["prism"]
+        for n in args.workers:
+            ours = medians[f"sandbox-{n}"]
+            errors = f"   ({ours[2]} / {prism[2]} errors)" if ours[2] or prism[2] else ""
+            print(f"{api:<11} {path[:52]:<52} {n:>7} {ours[0]:>9,.0f} ({ours[1]:5.1f} ms) "
+                  f"{prism[0]:>8,.0f} ({prism[1]:5.1f} ms) {ours[0] / prism[0]:>6.2f}{errors}", flush=True)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
 from .engine.errors import (ApiError, BadRequest, HeadersTooLarge, MethodNotAllowed, NotFound, PayloadTooLarge,
-                            ServerError, UriTooLong, quote)
+                            ServerError, TooManyRequests, UriTooLong, quote)
 from .engine.routing import build_blueprint, error_response
 from .engine.validation import MAX_BODY
 from .settings import Settings
@@ -45,7 +45,8 @@ def _api_for_path(apis, path: str):
     return next(a for a in apis if a.name == "sandbox")
 
 
-_BELOW_APP: dict[int, type[ApiError]] = {413: PayloadTooLarge, 414: UriTooLong, 431: HeadersTooLarge}
+_BELOW_APP: dict[int, type[ApiError]] = {413: PayloadTooLarge, 414: UriTooLong, 429: TooManyRequests,
+                                         431: HeadersTooLarge}
 
 
 def error_for_status(status: int, message: str) -> ApiError:

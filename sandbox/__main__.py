@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -9,10 +10,12 @@ from .settings import Settings
 
 
 def _parser() -> argparse.ArgumentParser:
+    from .server import THREADS
+
     parser = argparse.ArgumentParser(prog="sandbox", description="Stateful API sandbox served from OpenAPI specs.")
     commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="serve every API (one process)",
-                                description="Serve every API from one process; state is in memory and "
+    serve = commands.add_parser("serve", help="serve every API",
+                                description="Serve every API; state is in memory (one process) and "
                                             "lost when it stops.")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
@@ -32,8 +35,12 @@ def _parser() -> argparse.ArgumentParser:
                        help="skip request validation (benchmarks only)")
     serve.add_argument("--strict", action="store_true",
                        help="also validate every response against the spec (a mismatch is a 500)")
-    serve.add_argument("--threads", type=int, default=4, metavar="N",
-                       help="threads running requests (default 4); slow clients never hold one")
+    serve.add_argument("--threads", type=int, default=THREADS, metavar="N",
+                       help=f"threads per worker running requests (default {THREADS}, started as needed); a "
+                            "request body still arriving holds one, and bodies may hold at most half of them")
+    serve.add_argument("--workers", type=int, default=None, metavar="N",
+                       help="worker processes (default 1 with the in-memory store, which allows no more; "
+                            "with --store, the number of cores)")
     serve.add_argument("--admin-token", default=None,
                        help="when set, creating a workspace needs it as bearer token (env SANDBOX_ADMIN_TOKEN)")
     serve.add_argument("--max-workspaces", type=int, default=None,
@@ -77,17 +84,11 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "docs":
         return _docs(args)
-    from . import create_app
     from .server import PortInUse, bind, serve
 
-    if args.seed is not None and args.seed < 0 or args.scale is not None and args.scale < 1 or args.threads < 1:
-        print("sandbox: --seed must be >= 0, --scale >= 1 and --threads >= 1", file=sys.stderr)
-        return 2
-    try:
-        sock = bind(args.host, args.port)  # before the seconds of seeding: a taken port is said at once
-    except PortInUse as error:
-        print(f"sandbox: {error} (is another server using port {args.port}? choose one with --port)",
-              file=sys.stderr)
+    if args.seed is not None and args.seed < 0 or args.scale is not None and args.scale < 1 or args.threads < 1 \
+            or args.workers is not None and args.workers < 1:
+        print("sandbox: --seed must be >= 0, --scale >= 1, --threads >= 1 and --workers >= 1", file=sys.stderr)
         return 2
     settings = Settings.from_env(seed=args.seed, scale=args.scale, token=args.token, client_id=args.client_id,
                                  client_secret=args.client_secret, validate=args.validate, strict=args.strict,
@@ -95,25 +96,21 @@ def main(argv: list[str] | None = None) -> int:
                                  max_workspaces=args.max_workspaces, max_records=args.max_records,
                                  max_total_records=args.max_total_records, idle_expiry=args.idle_expiry,
                                  max_scale=args.max_scale, store=args.store)
-    from .engine.errors import ApiError
-    from .engine.spec import SpecError
-
-    try:
-        app = create_app(settings)
-    except (ApiError, SpecError, OSError, ValueError) as error:
-        sock.close()
-        print(f"sandbox: cannot start: {getattr(error, 'message', error)}", file=sys.stderr)
+    if args.workers is None:  # one process holds the in-memory store; a shared store takes every core
+        args.workers = 1 if settings.store == "memory" else os.cpu_count() or 1
+    if args.workers > 1 and settings.store == "memory":
+        print(f"sandbox: --workers {args.workers} needs a shared store: with the in-memory store each process "
+              "would hold its own data (give --store redis://HOST:PORT, or serve with --workers 1)", file=sys.stderr)
         return 2
-    base = f"http://{args.host}:{args.port}"
-    print(f"sandbox: serving on {base} (seed {settings.seed}, scale {settings.scale})")
-    for api in app.extensions["sandbox"]["apis"]:
-        print(f"  {api.name:<11} {base}{api.prefix}")
-    print(f"  bearer token   {settings.token}")
-    print(f"  OAuth2 client  {settings.client_id} / {settings.client_secret}"
-          f"  (POST {base}/payments/oauth/token)")
+    try:
+        sock = bind(args.host, args.port)  # before the seconds of seeding: a taken port is said at once
+    except PortInUse as error:
+        print(f"sandbox: {error} (is another server using port {args.port}? choose one with --port)",
+              file=sys.stderr)
+        return 2
     sys.stdout.flush()
-    serve(app, sock, threads=args.threads, access_log=args.access_log)
-    return 0
+    return serve(settings, sock, f"http://{args.host}:{args.port}", threads=args.threads, workers=args.workers,
+                 access_log=args.access_log)
 
 
 if __name__ == "__main__":

@@ -1,34 +1,50 @@
-"""Serve the app under waitress, in one process, with slow clients kept off the worker threads.
+"""Serve the app under granian (a Rust HTTP server, WSGI), in one or more worker processes.
 
-One process on purpose: state is in memory, so several worker processes would each hold
-different data (a freshly created id answered 404 on 7 of 10 reads with 4 workers).
+The process that parses the command line binds the port (a taken port is said at once, before
+any seeding) and hands that socket to granian; granian forks the workers, and each builds the
+app from the settings the parent parsed (``HANDOVER_ENV``, JSON), so no app exists at import.
 
-waitress reads every request (headers and body) asynchronously in its main loop and hands
-only complete requests to the worker threads, so clients that send slowly, or stop half
-way, hold a socket but never a thread: 64 of them left ``/_sandbox/health`` answering in
-milliseconds, where gunicorn's gthread worker (a thread per connection being read) stopped
-answering with 4. Requests over the limits, and anything else waitress refuses before the
-app sees it, are answered in the shape of the API the path belongs to.
+granian parses HTTP in Rust, off the GIL: headers sent slowly never reach a Python thread, and a
+connection that started a request head and went silent for ``IDLE_TIMEOUT`` is closed. A request
+body is read by the app's thread as it arrives (WSGI), so a body sent slowly holds one of
+``--threads`` blocking threads (the GIL released) until it is complete or the client goes away:
+``_Uploads`` lets bodies hold at most half of them. Heads over ``MAX_HEADERS`` and declared bodies
+over ``MAX_BODY`` are answered here, in the shape of the API the path belongs to; what granian
+refuses before the app sees it (heads beyond its read buffer, malformed HTTP) it answers itself,
+with an empty body (see ``README.md``, Limits).
 """
 from __future__ import annotations
 
+import io
+import json
 import logging
-import re
+import os
+import signal
 import socket
 import sys
-from typing import Any, Callable
+import threading
+from dataclasses import asdict
+from datetime import date
+from functools import partial
+from typing import Any, Callable, Iterable
 
 from flask import Flask
-from waitress.channel import HTTPChannel
-from waitress.server import create_server
-from waitress.task import ErrorTask
+from granian.constants import Interfaces
+from granian.http import HTTP1Settings
+from granian.log import LogLevels
+from granian.server import MPServer
 
 from .engine.validation import MAX_BODY
+from .settings import Settings
 
 MAX_HEADERS = 128 * 1024     # bytes of request line plus headers (a query over MAX_QUERY gets the app's 414 first)
-IDLE_TIMEOUT = 30            # seconds a connection may stay silent before it is closed
-MAX_CONNECTIONS = 1000
-_REQUEST_LINE = re.compile(rb"^\s*[A-Z]+ (\S+)")
+READ_BUFFER = 4 * MAX_HEADERS  # granian's per-connection buffer: headers past it get granian's own bare 431
+IDLE_TIMEOUT = 30            # seconds a connection may stay silent (no complete request head) before it is closed
+BACKLOG = 1024
+STOP_TIMEOUT = 20            # seconds a worker may take to finish its requests when stopped, then it is killed
+THREADS = 64  # per worker: started on demand and cheap while idle; a body still arriving holds one
+HANDOVER_ENV = "SANDBOX_SERVE"  # JSON from the parent to its workers: settings, base URL, workers, access log
+EXIT_CANNOT_START = 2
 
 
 class PortInUse(OSError):
@@ -36,60 +52,111 @@ class PortInUse(OSError):
 
 
 def bind(host: str, port: int) -> socket.socket:
-    """A listening socket on ``host:port``; PortInUse if another process holds it."""
+    """A listening socket on ``host:port``; PortInUse if another process holds it.
+
+    Bound without SO_REUSEPORT, so a second sandbox (granian binds with it) cannot share the port."""
     try:
         family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
-        return socket.create_server((host, port), family=family, backlog=1024)
+        sock = socket.create_server((host, port), family=family, backlog=BACKLOG)
     except OSError as exc:
         raise PortInUse(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    # accepted connections inherit it: without it, Nagle's algorithm holds small answers ~40 ms
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
 
 
-def _path_of(task: ErrorTask) -> str:
-    """The path of a request waitress refused, from what it read of the request line."""
-    request = task.request
-    for raw in (request.header_plus, request.first_line or b""):
-        match = _REQUEST_LINE.match(raw)
-        if match and match.group(1) != b"/":
-            return match.group(1).split(b"?")[0].decode("latin-1")
-    return request.path or "/"
+def handover(settings: Settings, base: str, workers: int, threads: int, access_log: bool) -> str:
+    """What every worker needs to build the same app, as JSON for ``HANDOVER_ENV``."""
+    return json.dumps({"settings": {**asdict(settings), "today": settings.today.isoformat()},
+                       "base": base, "workers": workers, "threads": threads, "access_log": access_log})
 
 
-def _messages(code: int, reason: str, detail: str) -> str:
-    if code == 413:
-        return f"The request body is larger than the limit of {MAX_BODY} bytes."
-    if code == 431:
-        return f"The request line and headers are larger than the limit of {MAX_HEADERS} bytes."
-    return f"{reason}: {detail}."
+def taken_over(text: str) -> tuple[Settings, dict[str, Any]]:
+    data = json.loads(text)
+    fields = data.pop("settings")
+    return Settings(**{**fields, "today": date.fromisoformat(fields["today"])}), data
 
 
-def _channel_for(app: Flask) -> type[HTTPChannel]:
+def _header_bytes(environ: dict[str, Any]) -> int:
+    """About the size of the request line and headers as sent (names, values, separators)."""
+    size = len(environ["PATH_INFO"]) + len(environ["QUERY_STRING"]) + 20
+    for key, value in environ.items():
+        if key[:5] == "HTTP_":
+            size += len(key) + len(value)
+    return size + len(environ.get("CONTENT_TYPE", "")) + len(environ.get("CONTENT_LENGTH", ""))
+
+
+def _refusal(environ: dict[str, Any]) -> tuple[int, str] | None:
+    """What is refused before the app runs: a head over MAX_HEADERS, a declared body over MAX_BODY
+    (never read, whatever the credentials)."""
+    if _header_bytes(environ) > MAX_HEADERS:
+        return 431, f"The request line and headers are larger than the limit of {MAX_HEADERS} bytes."
+    length = environ.get("CONTENT_LENGTH")
+    if length and length.isdigit() and int(length) > MAX_BODY:
+        return 413, f"The request body is {int(length)} bytes; the limit is {MAX_BODY}."
+    return None
+
+
+class _Uploads:
+    """Request bodies being received, by at most ``limit`` threads at once.
+
+    granian hands a WSGI app its body as a stream, so a body still arriving holds the thread
+    that reads it; past ``limit`` of them a body is refused at once (429, ``Retry-After``),
+    and the other threads stay free for everything else, however many clients stall."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.reading = 0
+        self.lock = threading.Lock()
+
+    def read(self, environ: dict[str, Any]) -> tuple[int, str] | None:
+        """Read the body whole into ``environ`` (a refusal instead if it cannot be)."""
+        with self.lock:
+            if self.reading >= self.limit:
+                return 429, f"{self.reading} request bodies are being received already; retry in a second."
+            self.reading += 1
+        try:
+            body = environ["wsgi.input"].read(MAX_BODY + 1)
+        finally:
+            with self.lock:
+                self.reading -= 1
+        if len(body) > MAX_BODY:
+            return 413, f"The request body is larger than the limit of {MAX_BODY} bytes."
+        environ["wsgi.input"] = io.BytesIO(body)
+        return None
+
+
+def _has_body(environ: dict[str, Any]) -> bool:
+    return environ.get("CONTENT_LENGTH", "0") not in ("", "0") or "HTTP_TRANSFER_ENCODING" in environ
+
+
+def _limited(app: Flask, threads: int) -> Callable:
+    """The app, with what ``_refusal`` and ``_Uploads`` refuse answered in the shape of the API
+    the path belongs to."""
     from . import error_for_status, render_error
 
-    class ShapedErrorTask(ErrorTask):
-        """waitress's own refusals (oversized headers, malformed requests) in the API's shape."""
+    uploads = _Uploads(max(1, threads // 2))
 
-        def execute(self) -> None:
-            error = self.request.error
-            typed = error_for_status(error.code, _messages(error.code, error.reason, error.body))
-            with app.app_context():
-                response = render_error(app, _path_of(self), typed)
-            body = response.get_data()
-            self.status = response.status
-            self.response_headers.extend((k, v) for k, v in response.headers.items() if k.lower() != "content-length")
-            self.set_close_on_finish()
-            self.content_length = len(body)
-            self.write(body)
+    def guarded(environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+        refused = _refusal(environ) or (uploads.read(environ) if _has_body(environ) else None)
+        if refused is None:
+            return app(environ, start_response)
+        error = error_for_status(*refused)
+        if error.status == 429:
+            error.headers = {"Retry-After": "1"}
+        with app.app_context():
+            response = render_error(app, environ["PATH_INFO"], error)
+        response.headers["Connection"] = "close"
+        return response(environ, start_response)
 
-    class Channel(HTTPChannel):
-        error_task_class = ShapedErrorTask
-
-    return Channel
+    return guarded
 
 
 def _access_log(app: Callable) -> Callable:
-    """``METHOD /path?query STATUS`` for every request, on stdout."""
+    """``ADDRESS METHOD /path?query STATUS`` for every request, on stdout."""
     log = logging.getLogger("sandbox.access")
     log.setLevel(logging.INFO)
+    log.propagate = False
     log.addHandler(logging.StreamHandler(sys.stdout))
 
     def logged(environ: dict[str, Any], start_response: Callable) -> Any:
@@ -104,19 +171,89 @@ def _access_log(app: Callable) -> Callable:
     return logged
 
 
-def serve(app: Flask, sock: socket.socket, threads: int = 4, access_log: bool = False) -> None:
-    """Serve ``app`` on an already bound socket until the process is stopped."""
-    logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "Task queue depth is 1": noise, not news
-    server = create_server(
-        _access_log(app) if access_log else app,
-        sockets=[sock],
-        threads=threads,
-        connection_limit=MAX_CONNECTIONS,
-        channel_timeout=IDLE_TIMEOUT,
-        max_request_header_size=MAX_HEADERS,
-        max_request_body_size=MAX_BODY,
-        asyncore_use_poll=True,  # select() stops at 1,024 descriptors
-        ident="sandbox",
+def banner(settings: Settings, base: str, apis: Iterable[Any], workers: int) -> str:
+    processes = "one process" if workers == 1 else f"{workers} processes"
+    lines = [f"sandbox: serving on {base} (seed {settings.seed}, scale {settings.scale}, {processes})"]
+    lines += [f"  {api.name:<11} {base}{api.prefix}" for api in apis]
+    lines += [f"  bearer token   {settings.token}",
+              f"  OAuth2 client  {settings.client_id} / {settings.client_secret}  (POST {base}/payments/oauth/token)"]
+    return "\n".join(lines)
+
+
+def load_app(worker: int) -> Callable:
+    """A worker's WSGI callable, built from the settings the parent handed over (``HANDOVER_ENV``).
+
+    A spec, scenario file or setting that cannot be served ends the worker with exit code 2 and a
+    one-line reason; the parent then exits with the same code."""
+    from . import create_app
+    from .engine.errors import ApiError
+    from .engine.spec import SpecError
+
+    # forked with the parent's handlers, which only flag the parent: until granian sets the worker's
+    # own (once the app is built), a stop must end the worker, not be lost while it seeds
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    settings, serving = taken_over(os.environ[HANDOVER_ENV])
+    try:
+        app = create_app(settings)
+    except (ApiError, SpecError, OSError, ValueError) as error:  # ValueError: a malformed --store URL
+        print(f"sandbox: cannot start: {getattr(error, 'message', error)}", file=sys.stderr, flush=True)
+        sys.exit(EXIT_CANNOT_START)
+    if worker == 0:
+        print(banner(settings, serving["base"], app.extensions["sandbox"]["apis"], serving["workers"]), flush=True)
+    wsgi = _limited(app, serving["threads"])
+    return _access_log(wsgi) if serving["access_log"] else wsgi
+
+
+class _Server(MPServer):
+    """granian's process server, listening on the socket ``serve`` was given.
+
+    granian 2.8.7 binds its own socket per worker with SO_REUSEPORT on Linux; giving it ours (the
+    path it takes for Unix sockets) keeps one bind, made before the workers start, that no other
+    process can share. The methods below override internals of that pinned version: the socket,
+    the loader each worker calls (with its index), the exit code."""
+
+    def __init__(self, sock: socket.socket, **options: Any) -> None:
+        self._given = sock
+        super().__init__(target="sandbox.server:load_app", **options)
+
+    def _init_shared_socket(self) -> None:
+        from granian._granian import SocketHolder
+
+        self._ssp = None
+        self._shd = SocketHolder(self._given.fileno(), False, BACKLOG)
+        self._sfd = self._given.fileno()
+        self._sso = self._given
+        self._given.set_inheritable(True)
+
+    def _spawn_worker(self, idx, target, callback_loader):
+        return super()._spawn_worker(idx, target, partial(load_app, idx))
+
+    def shutdown(self, exit_code: int = 0) -> None:
+        if any(worker.inner.exitcode == EXIT_CANNOT_START for worker in self.wrks):
+            exit_code = EXIT_CANNOT_START  # granian would say 1: a worker that could not build the app says 2
+        super().shutdown(exit_code)
+
+
+def serve(settings: Settings, sock: socket.socket, base: str, threads: int = THREADS, workers: int = 1,
+          access_log: bool = False) -> int:
+    """Serve until the process is stopped; the exit code (2 when a worker could not build the app)."""
+    os.environ[HANDOVER_ENV] = handover(settings, base, workers, threads, access_log)
+    server = _Server(
+        sock,
+        interface=Interfaces.WSGI,
+        workers=workers,
+        blocking_threads=threads,
+        address=sock.getsockname()[0],
+        port=sock.getsockname()[1],
+        backlog=BACKLOG,
+        workers_kill_timeout=STOP_TIMEOUT,
+        http1_settings=HTTP1Settings(header_read_timeout=IDLE_TIMEOUT * 1000, max_buffer_size=READ_BUFFER),
+        log_level=LogLevels.error,  # its warning about 64 threads on 2 cores: they are for slow bodies, not for CPU
+        websockets=False,
     )
-    server.channel_class = _channel_for(app)
-    server.run()
+    try:
+        server.serve()
+    except SystemExit as stop:
+        return stop.code if isinstance(stop.code, int) else 1
+    return 0

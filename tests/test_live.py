@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 import json
+import os
+import select
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
-from .conftest import AUTH, ROOT
+from .conftest import AUTH, ROOT, free_port
 
 READS = [
     "/payments/customers?limit=25",
@@ -78,6 +82,85 @@ def test_help_lists_every_flag_without_default_noise():
     assert "(default: None)" not in result.stdout and "(default: True)" not in result.stdout
     readme = (ROOT / "README.md").read_text()
     for flag in ("--host", "--port", "--seed", "--scale", "--token", "--client-id", "--client-secret", "--fixtures",
-                 "--no-validation", "--strict", "--threads", "--access-log"):
+                 "--no-validation", "--strict", "--threads", "--workers", "--access-log"):
         assert flag in result.stdout
         assert f"[{flag}" in readme, f"README synopsis lacks {flag}"
+
+
+def test_more_than_one_worker_with_the_in_memory_store_is_refused_in_one_line():
+    result = subprocess.run([sys.executable, "-m", "sandbox", "serve", "--port", "0", "--workers", "2"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "--workers 2 needs a shared store" in result.stderr
+    assert result.stdout == ""
+
+
+# Two workers, started through serve() itself: the command line refuses them until a shared
+# store exists, but the processes, the shared socket and the stop are the server's.
+TWO_WORKERS = """
+import sys
+from sandbox.server import bind, serve
+from sandbox.settings import Settings
+sys.exit(serve(Settings(), bind("127.0.0.1", int(sys.argv[1])), "http://127.0.0.1:" + sys.argv[1], workers=2))
+"""
+
+
+def _children(pid: int) -> list[int]:
+    """Processes whose parent is ``pid`` (granian forks its workers from more than one thread)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_two_workers_start_answer_and_stop_cleanly():
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-c", TWO_WORKERS, str(port)], cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    try:
+        printed = _read_until(process, "bearer token")  # the banner: the first worker has built its app
+        deadline = time.monotonic() + 60
+        while len(_children(process.pid)) < 2 or _ping(port) != 200:
+            assert process.poll() is None and time.monotonic() < deadline, printed
+            time.sleep(0.2)
+        workers = _children(process.pid)
+        assert len(workers) == 2
+        assert all(_ping(port) == 200 for _ in range(20))
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=30)[0]
+    assert process.returncode == 0, output
+    assert (printed + output).count("serving on") == 1  # once, from the first worker
+    assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
+
+
+def _read_until(process: subprocess.Popen, text: str, seconds: float = 60) -> str:
+    """What the process printed, up to and including the first line holding ``text``."""
+    printed = ""
+    deadline = time.monotonic() + seconds
+    while text not in printed:
+        assert process.poll() is None and time.monotonic() < deadline, printed
+        if select.select([process.stdout], [], [], 0.5)[0]:  # unbuffered, so select sees what is left
+            printed += os.read(process.stdout.fileno(), 65536).decode()
+    return printed
+
+
+def _ping(port: int) -> int:
+    try:
+        return _get(f"http://127.0.0.1:{port}/_sandbox/health")[0]
+    except OSError:
+        return 0
+
+
+def test_access_log_prints_one_line_per_request(live_server):
+    server = live_server("--access-log", "--threads", "1")
+    assert _get(server.url + "/payments/customers?limit=1", AUTH)[0] == 200
+    assert _get(server.url + "/nowhere")[0] == 404
+    output = server.stop()
+    assert "127.0.0.1 GET /payments/customers?limit=1 200" in output
+    assert "127.0.0.1 GET /nowhere 404" in output

@@ -317,11 +317,12 @@ def _call(url: str, method: str = "GET", headers: dict | None = None, body: dict
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(url, data=data, method=method,
                                      headers={**(headers or {}), **({"Content-Type": "application/json"} if data else {})})
+    # the headers as received, read case-insensitively (granian sends their names in lower case)
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, dict(response.headers), json.loads(response.read() or b"null")
+            return response.status, response.headers, json.loads(response.read() or b"null")
     except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), json.loads(error.read() or b"null")
+        return error.code, error.headers, json.loads(error.read() or b"null")
 
 
 def test_the_readme_walk_through_against_a_live_server(live_server):

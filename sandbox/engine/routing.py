@@ -1,8 +1,7 @@
 """Spec paths -> one Flask Blueprint per API; one response writer for bodies and errors."""
 from __future__ import annotations
 
-from contextlib import contextmanager, nullcontext
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from flask import Blueprint, Response, request
@@ -12,7 +11,6 @@ from .auth import authenticate
 from .controls import controlled
 from .errors import ApiError
 from .pagination import Page
-from .store import Workspace
 from .validation import RequestValidator, ResponseValidator, check_size
 
 if TYPE_CHECKING:
@@ -67,16 +65,6 @@ def build_blueprint(api: ApiDefinition, registry: "Registry", settings: "Setting
     return blueprint
 
 
-@contextmanager
-def _exclusive(workspace: Workspace | None, writes: bool) -> Iterator[None]:
-    """The workspace's lock for the whole request; for a write, also all-or-nothing."""
-    if workspace is None:
-        yield
-        return
-    with workspace.lock, (workspace.transaction() if writes else nullcontext()):
-        yield
-
-
 def _view(api: ApiDefinition, op, registry: "Registry", settings: "Settings"):
     validate = RequestValidator(op, check=settings.validate, closed_query=api.closed_query)
     check_response = ResponseValidator(op) if settings.strict else None
@@ -113,16 +101,21 @@ def _view(api: ApiDefinition, op, registry: "Registry", settings: "Settings"):
             return json_response(body, status, error.headers)
 
     def serve(path_args: dict[str, str]) -> Response:
-        check_size(request.content_length, request.query_string)
-        workspace = authenticate(op, request.headers.get("Authorization"), registry, api.name,
+        this = request._get_current_object()  # the request itself: each use of the proxy costs a lookup
+        check_size(this.content_length, this.query_string)
+        workspace = authenticate(op, this.headers.get("Authorization"), registry, api.name,
                                  admin_only=api.admin_only)
-        valid = validate(path_args, request.args, request.headers, request.mimetype,
-                         lambda: request.get_data(cache=True))
-        ctx = Context(api, op, valid, workspace, registry, request)
+        valid = validate(path_args, this.args, this.headers, this.mimetype, lambda: this.get_data(cache=True))
+        ctx = Context(api, op, valid, workspace, registry, this)
         if prepare is not None:
             prepare(ctx)
-        with _exclusive(workspace, writes):
+        if workspace is None:
             return render(ctx, handler(ctx))
+        with workspace.lock:  # for the whole request; a write is also all-or-nothing
+            if not writes:
+                return render(ctx, handler(ctx))
+            with workspace.transaction():
+                return render(ctx, handler(ctx))
 
     view.__name__ = op.operation_id
     return view
