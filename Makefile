@@ -49,6 +49,7 @@ bench: $(RUNTIME_STAMP)
 	$(BIN)/python bench/throughput.py
 	$(BIN)/python bench/slow_clients.py
 	$(BIN)/python bench/vs_prism.py $(ARGS)
+	$(BIN)/python bench/vs_prism.py --workers 1,2,4 --store redis $(ARGS)
 
 # Start-up, memory and per-request costs at --scale 1, 100 and 1000 (scale 1000 takes minutes).
 bench-scale: $(RUNTIME_STAMP)

@@ -99,18 +99,33 @@ def sandbox_args(port: int, *extra: str) -> list[str]:
     return [sys.executable, "-m", "sandbox", "serve", "--host", "127.0.0.1", "--port", str(port), *extra]
 
 
-def ensure_wrk() -> str:
-    """The ``wrk`` binary; installed from Debian's packages when missing (needs root)."""
-    found = shutil.which("wrk")
+def ensure_debian(binary: str, package: str) -> str:
+    """``binary`` on the PATH; Debian's ``package`` installed first when it is missing (needs root)."""
+    found = shutil.which(binary)
     if found:
         return found
-    print("wrk is missing: installing Debian's wrk package", file=sys.stderr)
-    subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=True, stdout=subprocess.DEVNULL,
+    print(f"{binary} is missing: installing Debian's {package} package", file=sys.stderr)
+    subprocess.run(["apt-get", "install", "-y", "-q", package], check=True, stdout=subprocess.DEVNULL,
                    env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
-    found = shutil.which("wrk")
+    found = shutil.which(binary)
     if not found:
-        raise SystemExit("wrk could not be installed (apt-get install wrk)")
+        raise SystemExit(f"{binary} could not be installed (apt-get install {package})")
     return found
+
+
+def ensure_wrk() -> str:
+    return ensure_debian("wrk", "wrk")
+
+
+@contextmanager
+def local_redis() -> Iterator[str]:
+    """A redis-server of the bench's own on a free loopback port (installed when missing); its URL."""
+    ensure_debian("redis-server", "redis-server")
+    sys.path.insert(0, str(ROOT))
+    from tests.redis_server import running_redis  # the tests' starter: one way to run a throwaway Redis
+
+    with running_redis() as server:
+        yield server.url
 
 
 @dataclass

@@ -8,7 +8,11 @@ grow with the data: the first and the last page of payments customers, a narrow
 ``created_at`` window at each end of the range, the workspace summary, creating a
 workspace and resetting one. Payments holds 50 customers per unit of scale.
 
-    python bench/scale.py [--scales 1,100,1000] [--repeat 15]
+With ``--store redis`` the same figures for the Redis store (a redis-server of the bench's
+own, empty for each row), one row per ``--workers`` count: the first start writes the
+seeded data into Redis; the second is a replica started against a Redis that already holds it.
+
+    python bench/scale.py [--scales 1,100,1000] [--repeat 15] [--store redis --workers 1,2,4]
 """
 from __future__ import annotations
 
@@ -26,7 +30,9 @@ from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import TOKEN, free_port, rss_mb, sandbox_args, stop, wait_until_up  # noqa: E402
+from contextlib import ExitStack  # noqa: E402
+
+from common import TOKEN, free_port, local_redis, rss_mb, sandbox_args, stop, wait_until_up  # noqa: E402
 
 
 def call(port: int, method: str, path: str, token: str = TOKEN, body: dict | None = None) -> tuple[float, int, dict]:
@@ -72,11 +78,11 @@ def last_cursor(port: int) -> str:
         path = f"/payments/customers?limit=100&after={quote(previous)}"
 
 
-def launch(scale: int, cache: str) -> tuple[subprocess.Popen, int, float]:
-    """``sandbox serve --scale N`` with its data cache in ``cache``: (process, port, seconds to health)."""
+def launch(scale: int, cache: str, serve: tuple[str, ...] = ()) -> tuple[subprocess.Popen, int, float]:
+    """``sandbox serve --scale N [serve...]`` with its data cache in ``cache``: (process, port, seconds to health)."""
     port = free_port()
     launched = time.monotonic()
-    proc = subprocess.Popen(sandbox_args(port, "--scale", str(scale)), stdout=subprocess.DEVNULL,
+    proc = subprocess.Popen(sandbox_args(port, "--scale", str(scale), *serve), stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True,
                             env={**os.environ, "SANDBOX_CACHE_DIR": cache})
     try:
@@ -87,11 +93,15 @@ def launch(scale: int, cache: str) -> tuple[subprocess.Popen, int, float]:
     return proc, port, time.monotonic() - launched
 
 
-def measure(scale: int, repeat: int) -> dict[str, float]:
-    with tempfile.TemporaryDirectory(prefix="sandbox-cache-") as cache:
-        proc, _, uncached = launch(scale, cache)  # an empty cache: the data is made
+def measure(scale: int, repeat: int, store: str | None = None, workers: int = 1) -> dict[str, float]:
+    with ExitStack() as stack:
+        cache = stack.enter_context(tempfile.TemporaryDirectory(prefix="sandbox-cache-"))
+        serve: tuple[str, ...] = ()
+        if store == "redis":
+            serve = ("--store", stack.enter_context(local_redis()), "--workers", str(workers))
+        proc, _, uncached = launch(scale, cache, serve)  # an empty cache (and Redis): the data is made
         stop(proc)
-        proc, port, cached = launch(scale, cache)  # read back from what the first start wrote
+        proc, port, cached = launch(scale, cache, serve)  # the cache (or Redis) holds what the first start made
         try:
             return {"first start s": uncached, "start-up s": cached, **served(proc, port, repeat)}
         finally:
@@ -120,15 +130,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scales", default="1,100,1000", help="comma-separated --scale values")
     parser.add_argument("--repeat", type=int, default=15, help="calls per timed figure (median)")
+    parser.add_argument("--store", choices=["redis"], default=None,
+                        help="measure the Redis store (a redis-server of the bench's own) instead of memory")
+    parser.add_argument("--workers", default="1", help="with --store redis: comma-separated worker counts, a row each")
     args = parser.parse_args()
+    rows = [int(n) for n in args.workers.split(",")] if args.store else [1]
     columns = ["first start s", "start-up s", "RSS MB", "first page", "last page", "early window", "late window",
                "summary", "create ws", "reset ws", "RSS after MB"]
     print("times in ms (medians) unless marked; 'first start' is with an empty data cache, 'start-up' reads it back;"
           " 'RSS after' follows the workspace creates")
-    print(f"{'scale':>6} " + " ".join(f"{c:>13}" for c in columns), flush=True)
+    print(f"store: {args.store or 'memory'}")
+    print(f"{'scale':>6} {'workers':>7} " + " ".join(f"{c:>13}" for c in columns), flush=True)
     for scale in (int(s) for s in args.scales.split(",")):
-        figures = measure(scale, args.repeat)
-        print(f"{scale:>6} " + " ".join(f"{figures[c]:>13.1f}" for c in columns), flush=True)
+        for workers in rows:
+            figures = measure(scale, args.repeat, args.store, workers)
+            print(f"{scale:>6} {workers:>7} " + " ".join(f"{figures[c]:>13.1f}" for c in columns), flush=True)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ sandbox/Prism ratio, one row per worker count. More than one worker needs a shar
 (``--store URL``, passed to ``sandbox serve``). Figures depend on the machine: compare
 columns, not runs on different machines.
 
-    python bench/vs_prism.py [--apis payments,billing] [--workers 1,2,4] [--store redis://...]
+    python bench/vs_prism.py [--apis payments,billing] [--workers 1,2,4] [--store redis://... | redis]
                              [--seconds 10] [--rounds 3] [--warmup 10]
 """
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import (CACHE, ROOT, TOKEN, WrkResult, free_port, get_json, running,  # noqa: E402
+from common import (CACHE, ROOT, TOKEN, WrkResult, free_port, get_json, local_redis, running,  # noqa: E402
                     sandbox_args, wrk)
 
 PRISM_VERSION = "5.14.2"
@@ -112,11 +112,19 @@ def main() -> None:
     parser.add_argument("--workers", default="1", type=lambda text: [int(n) for n in text.split(",") if n.strip()],
                         help="comma-separated worker counts, one sandbox row each (default 1)")
     parser.add_argument("--store", default=None, metavar="URL",
-                        help="passed to sandbox serve --store (more than one worker needs a shared store)")
+                        help="passed to sandbox serve --store (more than one worker needs a shared store); "
+                             "'redis' starts a redis-server of its own on a free port for the run")
     args = parser.parse_args()
     if max(args.workers) > 1 and not args.store:
         parser.error("--workers above 1 needs --store URL: the in-memory store serves from one process only")
     os.chdir(ROOT)
+    with ExitStack() as stack:
+        if args.store == "redis":
+            args.store = stack.enter_context(local_redis())
+        report(args)
+
+
+def report(args: argparse.Namespace) -> None:
     print(f"wrk -t1 -c8, {args.rounds} alternating rounds of {args.seconds:.0f} s after {args.warmup:.0f} s "
           f"of warm-up; medians. sandbox serve: validation on, store {args.store or 'in memory'}. "
           f"Prism {PRISM_VERSION}: static mock.")

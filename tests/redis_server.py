@@ -13,7 +13,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-import pytest
 
 MISSING = "redis-server is not installed (Debian: apt-get install redis-server); the Redis tests need a real one"
 
@@ -22,6 +21,8 @@ def redis_server_binary() -> str:
     """The redis-server to start; skips the test (fails it in CI) when there is none."""
     found = shutil.which("redis-server")
     if found is None:
+        import pytest  # here only: benchmarks use this module without the test tools installed
+
         if os.environ.get("CI"):
             pytest.fail(MISSING + " (CI never skips them)")
         pytest.skip(MISSING)

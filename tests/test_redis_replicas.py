@@ -5,6 +5,7 @@ never in CI)."""
 from __future__ import annotations
 
 import json
+from email.message import Message
 import threading
 import urllib.error
 from collections import Counter
@@ -26,7 +27,7 @@ JSONAPI = "application/vnd.api+json"
 
 
 def call(url: str, method: str, path: str, token: str | None = TOKEN, body=None,
-         headers: dict[str, str] | None = None) -> tuple[int, object, dict[str, str]]:
+         headers: dict[str, str] | None = None) -> tuple[int, object, Message]:
     sent = dict(headers or {})
     if token:
         sent["Authorization"] = f"Bearer {token}"
@@ -37,9 +38,9 @@ def call(url: str, method: str, path: str, token: str | None = TOKEN, body=None,
     request = urllib.request.Request(url + path, data=data, method=method, headers=sent)
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
-            raw, status, got = response.read(), response.status, dict(response.headers)
+            raw, status, got = response.read(), response.status, response.headers  # names case-insensitive
     except urllib.error.HTTPError as error:
-        raw, status, got = error.read(), error.code, dict(error.headers)
+        raw, status, got = error.read(), error.code, error.headers
     return status, (json.loads(raw) if raw else None), got
 
 
@@ -51,12 +52,12 @@ def redis_url():
 
 @pytest.fixture(scope="module")
 def replicas(redis_url):
-    """Two ``sandbox serve --store <redis>`` processes sharing one namespace."""
+    """Two ``sandbox serve --store <redis>`` replicas of two worker processes each, sharing one namespace."""
     env = {"SANDBOX_STORE_NAMESPACE": namespace()}
     servers: list[LiveServer] = []
     try:
         for _ in range(2):
-            servers.append(LiveServer("--store", redis_url, "--threads", "8", env=env))
+            servers.append(LiveServer("--store", redis_url, "--workers", "2", "--threads", "8", env=env))
         yield [server.url for server in servers]
     finally:
         for server in servers:
@@ -123,13 +124,14 @@ def test_the_rate_limit_and_the_journal_are_shared(replicas):
 
 
 def test_concurrent_mixed_writes_over_two_replicas_lose_and_double_nothing(replicas, workspace):
+    """The issue's figure: 8 clients x 1,000 mixed writes over 2 replicas x 2 workers (4 processes)."""
     token = workspace["token"]
     before = mixed_writes.listed_ids(replicas[0], token)
     shared = before[0]
     stored = call(replicas[0], "GET", "/_sandbox/workspace", token)[1]["apis"]["payments"]["counts"]["customers"]
-    outcome = mixed_writes.run(replicas, token, shared, clients=8, writes=30)
+    outcome = mixed_writes.run(replicas, token, shared, clients=8, writes=1000)
     assert set(outcome.statuses) <= {"POST 201", "PATCH 200", "DELETE 200"}, outcome.statuses
-    assert outcome.writes == 8 * 30
+    assert outcome.writes == 8 * 1000
     assert mixed_writes.problems(replicas, token, before, shared, outcome) == []
     for url in replicas:
         described = call(url, "GET", "/_sandbox/workspace", token)[1]
