@@ -10,9 +10,12 @@ Building resource objects is most of a commerce read, so what does not depend on
 request is worked out once: the attributes are read with one ``itemgetter`` per type, a
 custom entry's id (a UUID 5 of business and field) is remembered, the organization's
 query string is encoded once per request, and a page's links share one encoded query.
-A business's customers come from an index of the shared seeded customers, built once per
-organization and kept, while the workspace has not changed a customer (the usual read);
-a workspace that has gets an index of its own customers, built for the request.
+A business's customers (and its balances) come from an index of the shared seeded ones,
+built once per organization and kept, while the workspace has not changed a customer (or a
+balance; the usual read); a workspace that has gets an index of its own customers (or reads
+each business's balances), per request. The to-one links of a page are looked up with one
+``get_many`` per collection before its resource objects are built (``Graph.prefetch``): with
+Redis one round trip each, not one per record.
 """
 from __future__ import annotations
 
