@@ -5,13 +5,15 @@
    PATCHes of one customer they all patch, archives) spread over both replicas; prints
    writes/s, latency p50/p99, then checks from each replica that every create is readable
    and listed exactly once, that no update was lost, and the exact counts.
-2. Reads, one process per store: ``wrk -t1 -c8`` on a payments and a commerce list, with
-   the in-memory store and with Redis, in alternating rounds (``--read-rounds``).
+2. Reads, one process per store: ``wrk -t1 -c8`` on each API's bench read (the reads
+   tests/test_redis_round_trips.py counts), with the in-memory store and with Redis, in
+   alternating rounds (``--read-rounds``).
 3. Starts a replica at ``--scale`` (1000 by default) against that Redis, which writes the
    seeded data set into it (the first time), stops it, and times a second replica started
    against the Redis that already holds the data until ``/_sandbox/health`` answers.
 
     python bench/redis_replicas.py [--writes 1000] [--read-rounds 2] [--scale 1000] [--appendonly]
+    python bench/redis_replicas.py --writes 0 --scale 0     # the reads alone
 """
 from __future__ import annotations
 
@@ -62,6 +64,8 @@ def writes_over_replicas(url: str, clients: int, writes: int) -> None:
 
 
 READS = {"payments": "/payments/customers?limit=10",
+         "billing": "/billing/v1/customers/cus_01h1w8r7s2v4l5m6n7p8j9k0q2/businesses",
+         "exemptions": "/exemptions/customers?corporation_id=corp_123&limit=20",
          "commerce": "/commerce/api/v1/businesses?o=5c0a7e1d-2b3f-4c8a-9d6e-1f2a3b4c5d6e"}
 
 
@@ -112,14 +116,15 @@ def replica_start(url: str, scale: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--writes", type=int, default=1000, help="writes per client")
+    parser.add_argument("--writes", type=int, default=1000, help="writes per client (0: skip)")
     parser.add_argument("--read-rounds", type=int, default=2, help="alternating rounds of reads per store (0: skip)")
     parser.add_argument("--scale", type=int, default=1000, help="scale of the start-up measurement (0: skip)")
     parser.add_argument("--appendonly", action="store_true", help="Redis with appendonly yes, appendfsync always")
     args = parser.parse_args()
     with running_redis(appendonly=args.appendonly) as server:
-        os.environ["SANDBOX_STORE_NAMESPACE"] = "bench-writes"
-        writes_over_replicas(server.url, args.clients, args.writes)
+        if args.writes:
+            os.environ["SANDBOX_STORE_NAMESPACE"] = "bench-writes"
+            writes_over_replicas(server.url, args.clients, args.writes)
         os.environ["SANDBOX_STORE_NAMESPACE"] = "bench-reads"
         reads_by_store(server.url, args.read_rounds)
         if args.scale:

@@ -44,6 +44,8 @@ def same_reads(memory: Collection, redis_: RedisCollection, ids: list[str]) -> N
     assert len(redis_) == len(memory) and redis_.written == memory.written
     for record_id in ids:
         assert redis_.get(record_id) == memory.get(record_id) and (record_id in redis_) == (record_id in memory)
+    asked = ids + ["missing", ids[0] if ids else "r0"]  # get_many: every id at once, an absent one, a repeat
+    assert redis_.get_many(asked) == memory.get_many(asked) == {i: memory.get(i) for i in asked if memory.get(i)}
     starts = [None, ("2024-01-01",), ("2024-01-01", "r3"), ("2024-01-01\x00",), ("é",), ("\x00",), ("zzz",)]
     for parent in (None, "g1", "g:3", "nowhere"):
         for start in starts:

@@ -212,6 +212,9 @@ class RedisRegistry(Registry):
                                   for name, c in api.new_collections().items()}
                        for api in self.apis}
             self._store_once(prefix, seed, scale, dataset)
+            for collections in dataset.values():
+                for collection in collections.values():
+                    collection.frozen = True
             self._bases[(seed, scale)] = dataset
             return dataset
 

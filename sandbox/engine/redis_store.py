@@ -19,7 +19,8 @@ Redis down or restarting surfaces as ``errors.Unavailable`` (503) from every com
 from __future__ import annotations
 
 import heapq
-from typing import Any, Iterator
+from itertools import repeat
+from typing import Any, Iterable, Iterator
 
 import orjson
 import redis
@@ -163,6 +164,8 @@ class RedisCollection:
         self._chunk = client.register_script(_CHUNK)
         self._first_chunks = client.register_script(_FIRST_CHUNKS)
         self.journal: Journal | None = None
+        self.frozen = False  # a seeded data set, stored and never written again: its size is kept
+        self._length: int | None = None
 
     def overlay(self, prefix: str, usage: RedisUsage, keys_set: str) -> "RedisCollection":
         """An empty copy-on-write view of this collection under ``prefix``."""
@@ -196,17 +199,44 @@ class RedisCollection:
             return None
         return self._visible(*self._read(record_id))
 
+    def get_many(self, record_ids: Iterable[str]) -> dict[str, Record]:
+        """``store.Collection.get_many`` in one round trip (own, hidden and base of every id)."""
+        ids = list(dict.fromkeys(i for i in record_ids if isinstance(i, str)))
+        if not ids:
+            return {}
+        fields = [_escape(i) for i in ids]
+        pipe = self.client.pipeline(transaction=False)
+        pipe.hmget(self._hash, fields)
+        if self._base is None:
+            rows = zip(pipe.execute()[0], repeat(False), repeat(None))
+        else:
+            pipe.smismember(self._hidden, fields)
+            pipe.hmget(self._base._hash, fields)
+            rows = zip(*pipe.execute())
+        found = {}
+        for record_id, (own, hidden, base) in zip(ids, rows):
+            record = self._visible(own, bool(hidden), base)
+            if record is not None:
+                found[record_id] = record
+        return found
+
     def __contains__(self, record_id: object) -> bool:
         return isinstance(record_id, str) and self.get(record_id) is not None
 
     def __len__(self) -> int:
+        if self._length is not None:
+            return self._length
+        if self._base is None:
+            length = self.client.zcard(self._index(None))
+            if self.frozen:
+                self._length = length
+            return length
+        base = len(self._base)
         pipe = self.client.pipeline(transaction=False)
         pipe.zcard(self._index(None))
-        if self._base is not None:
-            pipe.zcard(self._base._index(None))
-            pipe.scard(self._hidden)
-        counts = pipe.execute()
-        return counts[0] if self._base is None else counts[0] + counts[1] - counts[2]
+        pipe.scard(self._hidden)
+        own, hidden = pipe.execute()
+        return own + base - hidden
 
     @property
     def written(self) -> int:

@@ -13,7 +13,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 Record = dict[str, Any]
 Key = tuple[Any, ...]
@@ -96,6 +96,15 @@ class Collection:
     def get(self, record_id: str) -> Record | None:
         record = self._records.get(record_id)
         return record if record is not None else self._base_get(record_id)
+
+    def get_many(self, record_ids: Iterable[str]) -> dict[str, Record]:
+        """The records of ``record_ids`` that exist, by id (one round trip in a shared store)."""
+        found = {}
+        for record_id in record_ids:
+            record = self.get(record_id)
+            if record is not None:
+                found[record_id] = record
+        return found
 
     def put(self, record: Record) -> Record:
         self.delete(record["id"])

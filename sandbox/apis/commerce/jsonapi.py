@@ -10,9 +10,12 @@ Building resource objects is most of a commerce read, so what does not depend on
 request is worked out once: the attributes are read with one ``itemgetter`` per type, a
 custom entry's id (a UUID 5 of business and field) is remembered, the organization's
 query string is encoded once per request, and a page's links share one encoded query.
-A business's customers come from an index of the shared seeded customers, built once per
-organization and kept, while the workspace has not changed a customer (the usual read);
-a workspace that has gets an index of its own customers, built for the request.
+A business's customers (and its balances) come from an index of the shared seeded ones,
+built once per organization and kept, while the workspace has not changed a customer (or a
+balance; the usual read); a workspace that has gets an index of its own customers (or reads
+each business's balances), per request. The to-one links of a page are looked up with one
+``get_many`` per collection before its resource objects are built (``Graph.prefetch``): with
+Redis one round trip each, not one per record.
 """
 from __future__ import annotations
 
@@ -34,51 +37,98 @@ from ...engine.store import Collection
 Record = dict[str, Any]
 VERSION = {"version": "1.1"}
 _ENTRY_NAMESPACE = uuid.UUID("9a4b6f0e-3c1d-4e2a-8b7f-5d6c0e1f2a3b")
-CustomerIndex = dict[str, list[Record]]  # business id -> its customers, in the collection's order
-# seeded customers (shared, never written) -> organization id -> index
-_SEEDED_INDEXES: "WeakKeyDictionary[Collection, dict[str, CustomerIndex]]" = WeakKeyDictionary()
+ByBusiness = dict[str, list[Record]]  # business id -> its customers (or balances), in the collection's order
+# seeded collection (shared, never written) -> organization id -> index
+_SEEDED_INDEXES: "WeakKeyDictionary[Collection, dict[str, ByBusiness]]" = WeakKeyDictionary()
 
 
-def _customer_index(customers: Any) -> CustomerIndex:
-    index: CustomerIndex = {}
-    for customer in customers:
-        if customer["business_id"] is not None:
-            index.setdefault(customer["business_id"], []).append(customer)
+def _by_business(records: Any) -> ByBusiness:
+    index: ByBusiness = {}
+    for record in records:
+        if record["business_id"] is not None:
+            index.setdefault(record["business_id"], []).append(record)
     return index
+
+
+def _seeded_balances(seeded: dict[str, Collection], org: str) -> ByBusiness:
+    """Every seeded business of ``org`` -> its seeded balances (an empty list for none)."""
+    balances = seeded["customer_balances"]
+    return {business["id"]: list(balances.values(parent=business["id"]))
+            for business in seeded["businesses"].values(parent=org)}
 
 
 class Graph:
     """Related records of one organization, looked up for one request. ``seeded``: the shared
-    seeded customers under the workspace's own (``customers_of`` may use their index)."""
+    seeded collections under the workspace's own (``customers_of`` and ``balances_of`` may
+    use indexes of them)."""
 
     def __init__(self, collection: Callable[[str], Collection], organization_id: str,
-                 seeded: Collection | None = None) -> None:
+                 seeded: dict[str, Collection] | None = None) -> None:
         self.collection = collection
         self.organization_id = organization_id
         self.o_query = urlencode({"o": organization_id})  # the query of every self link
         self._seeded = seeded
-        self._customers_by_business: CustomerIndex | None = None
+        self._customers_by_business: ByBusiness | None = None
+        self._balances_by_business: ByBusiness | None = None
+        self._known: dict[str, dict[str, Record | None]] = {}  # collection -> id -> record (None: absent)
 
     def get(self, collection: str, record_id: str | None) -> Record | None:
-        return None if record_id is None else self.collection(collection).get(record_id)
+        if record_id is None:
+            return None
+        known = self._known.setdefault(collection, {})
+        if record_id not in known:
+            known[record_id] = self.collection(collection).get(record_id)
+        return known[record_id]
+
+    def prefetch(self, links: list[tuple["Relation", Record]]) -> None:
+        """Look up the to-one targets of ``links`` (relation, record) with one ``get_many``
+        per collection, so resolving them afterwards reads nothing more."""
+        wanted: dict[str, set[str]] = {}
+        for relation, record in links:
+            if relation.source is not None:
+                collection, key = relation.source
+                target = record.get(key)
+                if target is not None and target not in self._known.get(collection, {}):
+                    wanted.setdefault(collection, set()).add(target)
+        for collection, ids in wanted.items():
+            found = self.collection(collection).get_many(sorted(ids))
+            known = self._known.setdefault(collection, {})
+            for record_id in ids:
+                known[record_id] = found.get(record_id)
+
+    def prefetch_for(self, kind: str, records: list[Record]) -> None:
+        """``prefetch`` every to-one relationship of ``records`` of type ``kind``."""
+        relations = TYPES[kind].relations.values()
+        self.prefetch([(relation, record) for record in records for relation in relations])
 
     def customers_of(self, business: Record) -> list[Record]:
         if self._customers_by_business is None:
-            self._customers_by_business = self._customers_index()
+            org = self.organization_id
+            self._customers_by_business = self._seeded_index(
+                "customers", lambda seeded: _by_business(seeded["customers"].values(parent=org)))
+            if self._customers_by_business is None:
+                self._customers_by_business = _by_business(self.collection("customers").values(parent=org))
         return self._customers_by_business.get(business["id"], [])
 
-    def _customers_index(self) -> CustomerIndex:
-        customers, seeded, org = self.collection("customers"), self._seeded, self.organization_id
-        if seeded is not None and customers.written == 0 and len(customers) == len(seeded):
-            # nothing written, nothing hidden: the workspace's customers are the seeded ones
-            by_org = _SEEDED_INDEXES.setdefault(seeded, {})
-            if org not in by_org:
-                by_org[org] = _customer_index(seeded.values(parent=org))
-            return by_org[org]
-        return _customer_index(customers.values(parent=org))
-
     def balances_of(self, business: Record) -> list[Record]:
-        return list(self.collection("customer_balances").values(parent=business["id"]))
+        if self._balances_by_business is None:
+            self._balances_by_business = self._seeded_index(
+                "customer_balances", lambda seeded: _seeded_balances(seeded, self.organization_id)) or {}
+        known = self._balances_by_business.get(business["id"])
+        if known is not None:
+            return known
+        return list(self.collection("customer_balances").values(parent=business["id"]))  # a business made here
+
+    def _seeded_index(self, name: str, build: Callable[[dict[str, Collection]], ByBusiness]) -> ByBusiness | None:
+        """The organization's index of seeded ``name``, built once and kept, if the workspace
+        has neither written nor hidden any of them (else None)."""
+        own, seeded = self.collection(name), self._seeded
+        if seeded is None or own.written != 0 or len(own) != len(seeded[name]):
+            return None
+        by_org = _SEEDED_INDEXES.setdefault(seeded[name], {})
+        if self.organization_id not in by_org:
+            by_org[self.organization_id] = build(seeded)
+        return by_org[self.organization_id]
 
 
 @lru_cache(maxsize=65536)
@@ -97,10 +147,11 @@ class Relation:
     type: str
     many: bool
     resolve: Callable[[Graph, Record], Any]  # -> a record, None, or a list of records
+    source: tuple[str, str] | None = None     # a to-one link: (collection, key holding the id)
 
 
-def _to_one(collection: str, key: str) -> Callable[[Graph, Record], Record | None]:
-    return lambda graph, record: graph.get(collection, record.get(key))
+def _to_one(kind: str, collection: str, key: str) -> Relation:
+    return Relation(kind, False, lambda graph, record: graph.get(collection, record.get(key)), (collection, key))
 
 
 @dataclass(frozen=True)
@@ -116,24 +167,24 @@ class ResourceType:
         object.__setattr__(self, "values", (lambda record: (getter(record),)) if one else getter)
 
 
-_CUSTOMER = {"customer": Relation("customers", False, _to_one("customers", "customer_id"))}
+_CUSTOMER = {"customer": _to_one("customers", "customers", "customer_id")}
 TYPES: dict[str, ResourceType] = {
     "businesses": ResourceType(
         ("name", "brand_name", "domain", "billing_email", "vat_id", "notes", "custom_entry_map",
          "created_at", "updated_at"),
         {
-            "billing_address": Relation("addresses", False, _to_one("addresses", "billing_address_id")),
+            "billing_address": _to_one("addresses", "addresses", "billing_address_id"),
             "customers": Relation("customers", True, lambda g, r: g.customers_of(r)),
             "customer_balances": Relation("customer-balances", True, lambda g, r: g.balances_of(r)),
-            "logo_image": Relation("images", False, _to_one("images", "logo_image_id")),
-            "payment_setup": Relation("payment-setups", False, _to_one("payment_setups", "payment_setup_id")),
+            "logo_image": _to_one("images", "images", "logo_image_id"),
+            "payment_setup": _to_one("payment-setups", "payment_setups", "payment_setup_id"),
             "custom_entries": Relation("custom-entries", True, lambda g, r: custom_entries(r)),
         },
         self_path="/api/v1/businesses/{id}",
     ),
     "customers": ResourceType(
         ("first_name", "last_name", "email", "company_name", "created_at", "updated_at"),
-        {"business": Relation("businesses", False, _to_one("businesses", "business_id"))},
+        {"business": _to_one("businesses", "businesses", "business_id")},
     ),
     "orders": ResourceType(("number", "status", "currency", "total_amount", "created_at"), _CUSTOMER),
     "plan-subscriptions": ResourceType(
@@ -146,7 +197,7 @@ TYPES: dict[str, ResourceType] = {
     "payment-setups": ResourceType(("method", "status", "mandate_reference", "created_at"), {}),
     "custom-fields": ResourceType(("name", "field_type", "created_at"), {}),
     "custom-entries": ResourceType(
-        ("value",), {"field": Relation("custom-fields", False, _to_one("custom_fields", "field_id"))}),
+        ("value",), {"field": _to_one("custom-fields", "custom_fields", "field_id")}),
 }
 
 
@@ -205,6 +256,7 @@ def compound(kind: str, records: list[Record], paths: list[tuple[str, ...]], gra
     for path in paths:
         frontier = [(kind, r) for r in records]
         for step in path:
+            graph.prefetch([(TYPES[current].relations[step], record) for current, record in frontier])
             reached: dict[tuple[str, str], tuple[str, Record]] = {}
             for current, record in frontier:
                 relation = TYPES[current].relations[step]
@@ -222,7 +274,7 @@ def _graph(ctx: Context) -> Graph:
     """The request's graph, within its ``o``, over the workspace's seeded data set."""
     workspace = ctx.workspace
     assert workspace is not None, "commerce reads need a workspace"
-    seeded = ctx.registry.dataset(workspace.seed, workspace.scale)[ctx.api.name]["customers"]
+    seeded = ctx.registry.dataset(workspace.seed, workspace.scale)[ctx.api.name]
     return Graph(ctx.collection, ctx.query["o"], seeded)
 
 
@@ -230,6 +282,7 @@ def single(record: Record, ctx: Context) -> Record:
     """A document whose primary data is one resource (the operation's ``x-sandbox.type``)."""
     kind = ctx.op.sandbox["type"]
     graph = _graph(ctx)
+    graph.prefetch_for(kind, [record])
     body: Record = {"data": resource(kind, record, graph, ctx.api.prefix)}
     paths = include_paths(ctx, kind)
     if paths:
@@ -263,6 +316,7 @@ def envelope(page: Page, ctx: Context) -> Record:
     """A document whose primary data is a page of resources, with page links and totals."""
     kind = ctx.op.sandbox["type"]
     graph = _graph(ctx)
+    graph.prefetch_for(kind, page.items)
     body: Record = {"data": [resource(kind, r, graph, ctx.api.prefix) for r in page.items]}
     paths = include_paths(ctx, kind)
     if paths:

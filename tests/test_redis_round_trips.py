@@ -1,0 +1,94 @@
+"""Round trips to Redis per request, counted (not timed): each bench read of each API costs
+a pinned number, so a change that adds one per record or per request shows here; and the
+caches behind those counts never hide a write made through another process."""
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from sandbox import create_app
+from sandbox.engine import redis_store
+from sandbox.settings import Settings
+
+from .conftest import namespace
+from .redis_server import running_redis
+
+AUTH = {"Authorization": "Bearer sandbox-token"}
+ORG = "5c0a7e1d-2b3f-4c8a-9d6e-1f2a3b4c5d6e"
+BUSINESSES = f"/commerce/api/v1/businesses?o={ORG}"
+# the bench's read of each API -> round trips: authentication (one script), the reads, the journal (one MULTI)
+BENCH_READS = {
+    "/payments/customers?limit=10": 3,                                         # + one scan
+    "/billing/v1/customers/cus_01h1w8r7s2v4l5m6n7p8j9k0q2/businesses": 4,      # + the customer, one scan
+    "/exemptions/customers?corporation_id=corp_123&limit=20": 5,               # + the corporation, two scan chunks
+    BUSINESSES: 11,  # + organization, businesses scan, 3 get_many (address, image, payment setup),
+                     #   customers and balances each unchanged? (HLEN, ZCARD+SCARD)
+}
+
+
+class RoundTrips:
+    """Counts what reaches Redis: each command sent alone and each pipeline (one round trip)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.sent: Counter[str] = Counter()
+        command, execute = redis_store.Client.execute_command, redis_store.Pipeline.execute
+
+        def counted_command(client, *args, **options):
+            self.sent[str(args[0])] += 1
+            return command(client, *args, **options)
+
+        def counted_pipeline(pipe, raise_on_error=True):
+            self.sent["pipeline(" + ",".join(str(c[0][0]) for c in pipe.command_stack) + ")"] += 1
+            return execute(pipe, raise_on_error)
+
+        monkeypatch.setattr(redis_store.Client, "execute_command", counted_command)
+        monkeypatch.setattr(redis_store.Pipeline, "execute", counted_pipeline)
+
+    def of(self, client, path: str, headers: dict[str, str] = AUTH) -> tuple[int, Counter[str]]:
+        client.get(path, headers=headers)  # warm: scripts loaded, per-process indexes built
+        self.sent.clear()
+        response = client.get(path, headers=headers)
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return sum(self.sent.values()), Counter(self.sent)
+
+
+@pytest.fixture(scope="module")
+def redis_url():
+    with running_redis() as server:
+        yield server.url
+
+
+@pytest.mark.parametrize("path", list(BENCH_READS))
+def test_each_bench_read_costs_its_pinned_round_trips(redis_url, monkeypatch, path):
+    client = create_app(Settings(store=redis_url, store_namespace=namespace())).test_client()
+    count, sent = RoundTrips(monkeypatch).of(client, path)
+    assert count == BENCH_READS[path], sent
+
+
+def test_commerce_lookups_do_not_grow_with_the_page(redis_url, monkeypatch):
+    client = create_app(Settings(store=redis_url, store_namespace=namespace())).test_client()
+    trips = RoundTrips(monkeypatch)
+    one, _ = trips.of(client, f"{BUSINESSES}&page[size]=1")
+    many, sent = trips.of(client, f"{BUSINESSES}&page[size]=20")
+    assert one <= many == BENCH_READS[BUSINESSES], sent  # a page of one may link fewer kinds of record
+
+
+def test_a_write_through_another_process_shows_in_the_next_commerce_read(redis_url):
+    """Two apps on one namespace stand for two workers: the seeded indexes the reader keeps
+    are not used once the workspace, written through the writer, has changed customers or balances."""
+    settings = dict(store=redis_url, store_namespace=namespace())
+    reader = create_app(Settings(**settings)).test_client()
+    workspace = create_app(Settings(**settings)).extensions["sandbox"]["registry"].default
+    path = f"{BUSINESSES}&include=customers,customer_balances&page[size]=50"
+    for relationship, collection in (("customers", "customers"), ("customer_balances", "customer_balances")):
+        before = reader.get(path, headers=AUTH).get_json()
+        business = next(b for b in before["data"] if b["relationships"][relationship]["data"])
+        gone = business["relationships"][relationship]["data"][0]
+        with workspace.transaction():
+            assert workspace.collection("commerce", collection).delete(gone["id"]) is not None
+        after = reader.get(path, headers=AUTH).get_json()
+        shown = next(b for b in after["data"] if b["id"] == business["id"])
+        assert gone not in shown["relationships"][relationship]["data"]
+        assert gone["id"] not in {r["id"] for r in after["included"]}
+        assert len(shown["relationships"][relationship]["data"]) == len(business["relationships"][relationship]["data"]) - 1
