@@ -124,6 +124,10 @@ def cursor_page(collection: Collection, *, parent: Any = None, match: Callable[[
         got = list(islice(walk(start, False), limit + 1))
         has_next, got = len(got) > limit, got[:limit]
         has_previous = start is not None and next(walk(start, True, inclusive=True), None) is not None
+    total = None
+    if count_total:  # a first page that holds every match has counted them already
+        whole = start is None and before is None and not has_next
+        total = len(got) if whole else sum(1 for _ in walk(None, False))
     return Page(
         items=[r for _, r in got],
         limit=limit,
@@ -131,7 +135,7 @@ def cursor_page(collection: Collection, *, parent: Any = None, match: Callable[[
         end_cursor=encode_cursor(got[-1][0], query) if got else None,
         has_next=has_next,
         has_previous=has_previous,
-        total=sum(1 for _ in walk(None, False)) if count_total else None,
+        total=total,
     )
 
 
