@@ -88,15 +88,16 @@ def test_help_lists_every_flag_without_default_noise():
 
 
 def test_more_than_one_worker_with_the_in_memory_store_is_refused_in_one_line():
-    result = subprocess.run([sys.executable, "-m", "sandbox", "serve", "--port", "0", "--workers", "2"],
+    result = subprocess.run([sys.executable, "-m", "sandbox", "serve", "--port", "0", "--workers", "2",
+                             "--store", "memory"],  # whatever SANDBOX_STORE says (the Redis pass sets it)
                             cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "--workers 2 needs a shared store" in result.stderr
     assert result.stdout == ""
 
 
-# Two workers, started through serve() itself: the command line refuses them until a shared
-# store exists, but the processes, the shared socket and the stop are the server's.
+# Two workers, started through serve() itself on the in-memory store (which the command line
+# refuses for more than one): the processes, the shared socket and the stop are the server's.
 TWO_WORKERS = """
 import sys
 from sandbox.server import bind, serve
