@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ from sandbox import create_app
 from sandbox.engine import workspaces
 from sandbox.settings import Settings
 
+from .processes import free_port, stop_process  # noqa: F401 (free_port: the tests import it from here)
 from .redis_server import running_redis
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -99,12 +99,6 @@ def read_client(app):
     return app.test_client()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class LiveServer:
     """``sandbox serve`` in a subprocess on 127.0.0.1, stopped by the test that started it."""
 
@@ -129,13 +123,7 @@ class LiveServer:
         raise RuntimeError("sandbox serve did not answer within 60 s")
 
     def stop(self) -> str:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, timeout=15)
         return self.process.stdout.read() if self.process.stdout else ""
 
 

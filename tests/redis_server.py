@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from .processes import free_port, stop_process
+
 
 MISSING = "redis-server is not installed (Debian: apt-get install redis-server); the Redis tests need a real one"
 
@@ -27,12 +29,6 @@ def redis_server_binary() -> str:
             pytest.fail(MISSING + " (CI never skips them)")
         pytest.skip(MISSING)
     return found
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class RedisServer:
@@ -66,13 +62,8 @@ class RedisServer:
         raise RuntimeError("redis-server did not answer within 10 s")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process is not None:
+            stop_process(self.process, timeout=10)
         self.process = None
 
 
