@@ -12,7 +12,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -26,10 +25,8 @@ CACHE = ROOT / ".cache"
 TOKEN = "sandbox-token"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+sys.path.insert(0, str(ROOT))
+from tests.processes import free_port, stop_process  # noqa: E402,F401 (free_port: the benches import it from here)
 
 
 def rss_mb(pid: int) -> float:
@@ -86,13 +83,7 @@ def running(args: list[str], port: int, ready_path: str, cwd: Path = ROOT) -> It
 
 def stop(proc: subprocess.Popen, timeout: float = 30) -> None:
     """Terminate a server this benchmark started (kill it if it does not stop in time)."""
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    stop_process(proc, timeout)
 
 
 def sandbox_args(port: int, *extra: str) -> list[str]:
@@ -121,7 +112,6 @@ def ensure_wrk() -> str:
 def local_redis() -> Iterator[str]:
     """A redis-server of the bench's own on a free loopback port (installed when missing); its URL."""
     ensure_debian("redis-server", "redis-server")
-    sys.path.insert(0, str(ROOT))
     from tests.redis_server import running_redis  # the tests' starter: one way to run a throwaway Redis
 
     with running_redis() as server:
