@@ -22,6 +22,7 @@ import os
 import signal
 import socket
 import sys
+import tempfile
 import threading
 from dataclasses import asdict
 from datetime import date
@@ -65,10 +66,21 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def handover(settings: Settings, base: str, workers: int, threads: int, access_log: bool) -> str:
-    """What every worker needs to build the same app, as JSON for ``HANDOVER_ENV``."""
+def handover(settings: Settings, base: str, workers: int, threads: int, access_log: bool, banner: str = "") -> str:
+    """What every worker needs to build the same app, as JSON for ``HANDOVER_ENV``; ``banner``: a
+    file the first worker ready removes, and so knows to print the banner (before it serves)."""
     return json.dumps({"settings": {**asdict(settings), "today": settings.today.isoformat()},
-                       "base": base, "workers": workers, "threads": threads, "access_log": access_log})
+                       "base": base, "workers": workers, "threads": threads, "access_log": access_log,
+                       "banner": banner})
+
+
+def _first_ready(flag: str) -> bool:
+    """True in exactly one worker: the first to remove ``flag`` (atomic, whatever the start method)."""
+    try:
+        os.unlink(flag)
+        return True
+    except FileNotFoundError:
+        return False
 
 
 def taken_over(text: str) -> tuple[Settings, dict[str, Any]]:
@@ -199,7 +211,7 @@ def load_app(worker: int) -> Callable:
     except (ApiError, SpecError, OSError, ValueError) as error:  # ValueError: a malformed --store URL
         print(f"sandbox: cannot start: {getattr(error, 'message', error)}", file=sys.stderr, flush=True)
         sys.exit(EXIT_CANNOT_START)
-    if worker == 0:
+    if _first_ready(serving["banner"]):  # the first worker ready, so the banner is out before any answer
         print(banner(settings, serving["base"], app.extensions["sandbox"]["apis"], serving["workers"]), flush=True)
     wsgi = _limited(app, serving["threads"])
     return _access_log(wsgi) if serving["access_log"] else wsgi
@@ -238,7 +250,9 @@ class _Server(MPServer):
 def serve(settings: Settings, sock: socket.socket, base: str, threads: int = THREADS, workers: int = 1,
           access_log: bool = False) -> int:
     """Serve until the process is stopped; the exit code (2 when a worker could not build the app)."""
-    os.environ[HANDOVER_ENV] = handover(settings, base, workers, threads, access_log)
+    flag, path = tempfile.mkstemp(prefix="sandbox-banner-")
+    os.close(flag)
+    os.environ[HANDOVER_ENV] = handover(settings, base, workers, threads, access_log, banner=path)
     server = _Server(
         sock,
         interface=Interfaces.WSGI,
@@ -256,4 +270,6 @@ def serve(settings: Settings, sock: socket.socket, base: str, threads: int = THR
         server.serve()
     except SystemExit as stop:
         return stop.code if isinstance(stop.code, int) else 1
+    finally:
+        _first_ready(path)  # removes the flag if no worker got as far as the banner
     return 0
