@@ -8,6 +8,7 @@ from werkzeug.exceptions import HTTPException
 
 from .engine.errors import (ApiError, BadRequest, HeadersTooLarge, MethodNotAllowed, NotFound, PayloadTooLarge,
                             ServerError, TooManyRequests, UriTooLong, quote)
+from .engine.inline import Offload
 from .engine.routing import build_blueprint, error_response
 from .engine.validation import MAX_BODY
 from .settings import Settings
@@ -63,6 +64,10 @@ def render_error(app: Flask, path: str, error: ApiError) -> Response:
 
 
 def _register_errors(app: Flask, apis) -> None:
+    @app.errorhandler(Offload)
+    def offloaded(error: Offload):
+        return Response(status=503)  # never sent: the server runs the request again in a thread
+
     @app.errorhandler(ApiError)
     def api_error(error: ApiError):
         return error_response(_api_for_path(apis, request.path), error)

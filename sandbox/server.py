@@ -1,21 +1,18 @@
-"""Serve the app under granian (a Rust HTTP server, WSGI), in one or more worker processes.
+"""Serve the app under granian (a Rust HTTP server), in one or more worker processes.
 
 The process that parses the command line binds the port (a taken port is said at once, before
 any seeding) and hands that socket to granian; granian forks the workers, and each builds the
 app from the settings the parent parsed (``HANDOVER_ENV``, JSON), so no app exists at import.
 
-granian parses HTTP in Rust, off the GIL: headers sent slowly never reach a Python thread, and a
-connection that started a request head and went silent for ``IDLE_TIMEOUT`` is closed. A request
-body is read by the app's thread as it arrives (WSGI), so a body sent slowly holds one of
-``--threads`` blocking threads (the GIL released) until it is complete or the client goes away:
-``_Uploads`` lets bodies hold at most half of them. Heads over ``MAX_HEADERS`` and declared bodies
-over ``MAX_BODY`` are answered here, in the shape of the API the path belongs to; what granian
-refuses before the app sees it (heads beyond its read buffer, malformed HTTP) it answers itself,
-with an empty body (see ``README.md``, Limits).
+granian parses HTTP in Rust, off the GIL: headers sent slowly never reach Python, and a
+connection that started a request head and went silent for ``IDLE_TIMEOUT`` is closed. Each
+worker runs the app through ``bridge.Bridge`` (granian's RSGI interface): reads in its event
+loop's thread, writes and waiting requests in a pool of ``--threads``, bodies received
+asynchronously. What granian refuses before the app sees it (heads beyond its read buffer,
+malformed HTTP) it answers itself, with an empty body (see ``README.md``, Limits).
 """
 from __future__ import annotations
 
-import io
 import json
 import logging
 import os
@@ -23,7 +20,6 @@ import signal
 import socket
 import sys
 import tempfile
-import threading
 from dataclasses import asdict
 from datetime import date
 from functools import partial
@@ -35,15 +31,14 @@ from granian.http import HTTP1Settings
 from granian.log import LogLevels
 from granian.server import MPServer
 
-from .engine.validation import MAX_BODY
+from .bridge import MAX_HEADERS, Bridge, refuser
 from .settings import Settings
 
-MAX_HEADERS = 128 * 1024     # bytes of request line plus headers (a query over MAX_QUERY gets the app's 414 first)
 READ_BUFFER = 4 * MAX_HEADERS  # granian's per-connection buffer: headers past it get granian's own bare 431
 IDLE_TIMEOUT = 30            # seconds a connection may stay silent (no complete request head) before it is closed
 BACKLOG = 1024
 STOP_TIMEOUT = 20            # seconds a worker may take to finish its requests when stopped, then it is killed
-THREADS = 64  # per worker: started on demand and cheap while idle; a body still arriving holds one
+THREADS = 64  # per worker, started on demand: writes, and requests that wait (bridge.py)
 HANDOVER_ENV = "SANDBOX_SERVE"  # JSON from the parent to its workers: settings, base URL, workers, access log
 EXIT_CANNOT_START = 2
 
@@ -87,81 +82,6 @@ def taken_over(text: str) -> tuple[Settings, dict[str, Any]]:
     data = json.loads(text)
     fields = data.pop("settings")
     return Settings(**{**fields, "today": date.fromisoformat(fields["today"])}), data
-
-
-def _header_bytes(environ: dict[str, Any]) -> int:
-    """About the size of the request line and headers as sent (names, values, separators)."""
-    size = len(environ["PATH_INFO"]) + len(environ["QUERY_STRING"]) + 20
-    for key, value in environ.items():
-        if key[:5] == "HTTP_":
-            size += len(key) + len(value)
-    return size + len(environ.get("CONTENT_TYPE", "")) + len(environ.get("CONTENT_LENGTH", ""))
-
-
-def _refusal(environ: dict[str, Any]) -> tuple[int, str] | None:
-    """What is refused before the app runs: a head over MAX_HEADERS, a declared body over MAX_BODY
-    (never read, whatever the credentials)."""
-    if _header_bytes(environ) > MAX_HEADERS:
-        return 431, f"The request line and headers are larger than the limit of {MAX_HEADERS} bytes."
-    length = environ.get("CONTENT_LENGTH")
-    if length and length.isdigit() and int(length) > MAX_BODY:
-        return 413, f"The request body is {int(length)} bytes; the limit is {MAX_BODY}."
-    return None
-
-
-class _Uploads:
-    """Request bodies being received, by at most ``limit`` threads at once.
-
-    granian hands a WSGI app its body as a stream, so a body still arriving holds the thread
-    that reads it; past ``limit`` of them a body is refused at once (429, ``Retry-After``),
-    and the other threads stay free for everything else, however many clients stall."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.reading = 0
-        self.lock = threading.Lock()
-
-    def read(self, environ: dict[str, Any]) -> tuple[int, str] | None:
-        """Read the body whole into ``environ`` (a refusal instead if it cannot be)."""
-        with self.lock:
-            if self.reading >= self.limit:
-                return 429, f"{self.reading} request bodies are being received already; retry in a second."
-            self.reading += 1
-        try:
-            body = environ["wsgi.input"].read(MAX_BODY + 1)
-        finally:
-            with self.lock:
-                self.reading -= 1
-        if len(body) > MAX_BODY:
-            return 413, f"The request body is larger than the limit of {MAX_BODY} bytes."
-        environ["wsgi.input"] = io.BytesIO(body)
-        return None
-
-
-def _has_body(environ: dict[str, Any]) -> bool:
-    return environ.get("CONTENT_LENGTH", "0") not in ("", "0") or "HTTP_TRANSFER_ENCODING" in environ
-
-
-def _limited(app: Flask, threads: int) -> Callable:
-    """The app, with what ``_refusal`` and ``_Uploads`` refuse answered in the shape of the API
-    the path belongs to."""
-    from . import error_for_status, render_error
-
-    uploads = _Uploads(max(1, threads // 2))
-
-    def guarded(environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
-        refused = _refusal(environ) or (uploads.read(environ) if _has_body(environ) else None)
-        if refused is None:
-            return app(environ, start_response)
-        error = error_for_status(*refused)
-        if error.status == 429:
-            error.headers = {"Retry-After": "1"}
-        with app.app_context():
-            response = render_error(app, environ["PATH_INFO"], error)
-        response.headers["Connection"] = "close"
-        return response(environ, start_response)
-
-    return guarded
 
 
 def _access_log(app: Callable) -> Callable:
@@ -213,8 +133,8 @@ def load_app(worker: int) -> Callable:
         sys.exit(EXIT_CANNOT_START)
     if _first_ready(serving["banner"]):  # the first worker ready, so the banner is out before any answer
         print(banner(settings, serving["base"], app.extensions["sandbox"]["apis"], serving["workers"]), flush=True)
-    wsgi = _limited(app, serving["threads"])
-    return _access_log(wsgi) if serving["access_log"] else wsgi
+    wsgi = _access_log(app) if serving["access_log"] else app
+    return Bridge(wsgi, refuser(app), threads=serving["threads"], bodies=max(1, serving["threads"] // 2))
 
 
 class _Server(MPServer):
@@ -255,15 +175,14 @@ def serve(settings: Settings, sock: socket.socket, base: str, threads: int = THR
     os.environ[HANDOVER_ENV] = handover(settings, base, workers, threads, access_log, banner=path)
     server = _Server(
         sock,
-        interface=Interfaces.WSGI,
+        interface=Interfaces.RSGI,
         workers=workers,
-        blocking_threads=threads,
         address=sock.getsockname()[0],
         port=sock.getsockname()[1],
         backlog=BACKLOG,
         workers_kill_timeout=STOP_TIMEOUT,
         http1_settings=HTTP1Settings(header_read_timeout=IDLE_TIMEOUT * 1000, max_buffer_size=READ_BUFFER),
-        log_level=LogLevels.error,  # its warning about 64 threads on 2 cores: they are for slow bodies, not for CPU
+        log_level=LogLevels.error,
         websockets=False,
     )
     try:

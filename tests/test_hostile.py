@@ -438,7 +438,7 @@ def test_64_slow_clients_on_every_operation_do_not_stop_the_server(live):
     assert _health(live) == 200
 
 
-def test_bodies_that_stall_hold_at_most_half_the_threads_and_the_rest_is_served():
+def test_bodies_received_at_once_are_at_most_half_the_threads_and_the_rest_is_served():
     # one worker of four threads (the bound is per worker: with the Redis pass's store the default
     # would be one worker per core), so two stalled bodies are the most it lets wait
     server = LiveServer("--threads", "4", "--workers", "1")

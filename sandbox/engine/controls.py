@@ -4,7 +4,8 @@
   a named example of the spec (see ``forced``). The request is validated first, unless the
   forced status is one validation itself answers (400, 413, 415, 422).
 - ``Prefer: delay=MS`` and the workspace's ``delay_ms``: latency, slept in the request's
-  own thread holding no lock; a workspace may have only ``max_delayed`` requests asleep
+  own thread holding no lock (a request the server runs in its event loop's thread is moved to
+  a thread of its pool first: ``engine.inline``); a workspace may have only ``max_delayed`` requests asleep
   at once, so one workspace cannot occupy every server thread.
 - The workspace's ``rate_limit`` (requests per second, a token bucket of one second's
   worth): over it, 429 with ``Retry-After`` in the API's error shape.
@@ -29,6 +30,7 @@ from flask import Response, request
 from .auth import authenticate
 from .errors import ApiError, BadRequest, Detail, TooManyRequests
 from .forced import ForcedResponses
+from .inline import Offload, inline, offload
 from .journal import Journal, redact_query
 from .validation import RequestValidator
 
@@ -201,11 +203,14 @@ def controlled(api: "ApiDefinition", op: "Operation", registry: "Registry", sett
     def answer(workspace: "Workspace | None", path_args: dict[str, str]) -> Response:
         prefs = parse_prefer(request.headers.getlist("Prefer"), settings.max_delay_ms)
         if workspace is not None:
+            delay = prefs.delay if prefs.delay is not None else workspace.delay_ms
+            if delay > 0 and inline():
+                offload()  # before anything is counted: the request starts again in a thread, to sleep there
             traffic = traffic_of(workspace, settings)
             traffic.admit(workspace.rate_limit)
             if request.method not in SAFE_METHODS:
                 registry.check_room(workspace)
-            traffic.sleep(prefs.delay if prefs.delay is not None else workspace.delay_ms, settings.max_delayed)
+            traffic.sleep(delay, settings.max_delayed)
         if prefs.code is None and prefs.example is None:
             response = view(**path_args)
             if prefs.applied:
@@ -226,6 +231,9 @@ def controlled(api: "ApiDefinition", op: "Operation", registry: "Registry", sett
             return response
         except ApiError as error:
             status, errors = error.status, error.details
+            raise
+        except Offload:
+            workspace = None  # not answered here: journaled when it is, in a thread
             raise
         finally:
             if workspace is not None:

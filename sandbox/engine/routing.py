@@ -10,6 +10,7 @@ from .api import ApiDefinition, Context, Reply
 from .auth import authenticate
 from .controls import controlled
 from .errors import ApiError
+from .inline import held
 from .pagination import Page
 from .validation import RequestValidator, ResponseValidator, check_size
 
@@ -111,7 +112,7 @@ def _view(api: ApiDefinition, op, registry: "Registry", settings: "Settings"):
             prepare(ctx)
         if workspace is None:
             return render(ctx, handler(ctx))
-        with workspace.lock:  # for the whole request; a write is also all-or-nothing
+        with held(workspace.lock):  # for the whole request; a write is also all-or-nothing
             if not writes:
                 return render(ctx, handler(ctx))
             with workspace.transaction():
