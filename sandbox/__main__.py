@@ -37,7 +37,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="also validate every response against the spec (a mismatch is a 500)")
     serve.add_argument("--threads", type=int, default=THREADS, metavar="N",
                        help=f"threads per worker for writes and requests that wait (default {THREADS}, started "
-                            "as needed; reads run in the worker's event loop); half of it: bodies received at once")
+                            "as needed; reads run in the worker's event loop)")
     serve.add_argument("--workers", type=int, default=None, metavar="N",
                        help="worker processes (default 1 with the in-memory store, which allows no more; "
                             "with --store, the number of cores)")

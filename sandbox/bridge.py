@@ -7,7 +7,7 @@ with 2, 6,000-6,400 with 1). Here every request runs in the worker's event-loop 
 the other, so they never contend for the GIL; what would make that thread wait goes elsewhere:
 
 - a request body is received asynchronously (a client sending slowly holds no thread), at most
-  ``bodies`` at once per worker (a 429 with ``Retry-After: 1`` beyond), each within
+  ``BODIES`` at once per worker (a 429 with ``Retry-After: 1`` beyond), each within
   ``BODY_TIMEOUT`` seconds (a 408 after), and never past ``MAX_BODY`` (a 413);
 - a write (any method but GET and HEAD), and a request that finds it would wait (a delay to
   sleep, a workspace lock another thread holds: ``engine.inline.Offload``), runs in a pool of
@@ -32,6 +32,7 @@ from .engine.validation import MAX_BODY
 
 MAX_HEADERS = 128 * 1024  # bytes of request line plus headers (a query over MAX_QUERY gets the app's 414 first)
 BODY_TIMEOUT = 30         # seconds a request body may take to arrive whole
+BODIES = 128              # bodies a worker receives at once (each up to MAX_BODY, in memory until it is whole)
 SAFE = frozenset({"GET", "HEAD"})
 Answer = tuple[int, list[tuple[str, str]], bytes]
 
@@ -82,7 +83,8 @@ class Bridge:
     """An RSGI app serving ``wsgi`` (see the module's docstring); ``refuse(path, status, message)``
     answers a request refused before the app runs, in the shape of its API."""
 
-    def __init__(self, wsgi: Callable, refuse: Callable[[str, int, str], Answer], threads: int, bodies: int) -> None:
+    def __init__(self, wsgi: Callable, refuse: Callable[[str, int, str], Answer], threads: int,
+                 bodies: int = BODIES) -> None:
         self.wsgi = wsgi
         self.refuse = refuse
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sandbox")

@@ -134,7 +134,7 @@ def load_app(worker: int) -> Callable:
     if _first_ready(serving["banner"]):  # the first worker ready, so the banner is out before any answer
         print(banner(settings, serving["base"], app.extensions["sandbox"]["apis"], serving["workers"]), flush=True)
     wsgi = _access_log(app) if serving["access_log"] else app
-    return Bridge(wsgi, refuser(app), threads=serving["threads"], bodies=max(1, serving["threads"] // 2))
+    return Bridge(wsgi, refuser(app), threads=serving["threads"])
 
 
 class _Server(MPServer):

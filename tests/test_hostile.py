@@ -26,6 +26,7 @@ from sandbox.apis import discover
 from sandbox.engine.api import ApiDefinition
 from sandbox.engine.errors import ApiError
 from sandbox.engine.spec import METHODS, Operation
+from sandbox.bridge import BODIES
 from sandbox.server import MAX_HEADERS, READ_BUFFER
 from sandbox.engine.validation import JSON, MAX_BODY, MAX_DEPTH, MAX_QUERY, ResponseValidator, compile_schema
 from sandbox.settings import Settings
@@ -438,18 +439,18 @@ def test_64_slow_clients_on_every_operation_do_not_stop_the_server(live):
     assert _health(live) == 200
 
 
-def test_bodies_received_at_once_are_at_most_half_the_threads_and_the_rest_is_served():
-    # one worker of four threads (the bound is per worker: with the Redis pass's store the default
-    # would be one worker per core), so two stalled bodies are the most it lets wait
-    server = LiveServer("--threads", "4", "--workers", "1")
+def test_bodies_received_at_once_are_bounded_and_the_rest_is_served():
+    # one worker (the bound is per worker: with the Redis pass's store the default would be one
+    # worker per core), so BODIES stalled bodies are the most it lets wait
+    server = LiveServer("--workers", "1")
     head = (b"POST /payments/customers HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
             b"Authorization: Bearer sandbox-token\r\nContent-Length: 100\r\n\r\n{\"na")
     held = []
     try:
-        for _ in range(2):
+        for _ in range(BODIES):
             held.append(socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT))
             held[-1].sendall(head)
-        _health(server)  # both stalled bodies are being read by now: requests run one at a time per connection
+        _health(server)  # every stalled body is being received by now: requests are taken in order
         status, body = _exchange(server, head)
         assert status == 429
         assert assert_error_shape(_api_of("/payments/customers"), None, 429, body)
