@@ -35,6 +35,8 @@ from .journal import Journal, redact_query
 from .validation import RequestValidator
 
 if TYPE_CHECKING:
+    from flask import Request
+
     from ..settings import Settings
     from .api import ApiDefinition
     from .spec import Operation
@@ -56,6 +58,9 @@ class Preferences:
     example: str | None = None
     delay: int | None = None
     applied: list[str] = field(default_factory=list)
+
+
+NO_PREFERENCES = Preferences()  # a request without a Prefer header (never changed)
 
 
 def _split_preferences(values: list[str]) -> list[str]:
@@ -200,15 +205,16 @@ def controlled(api: "ApiDefinition", op: "Operation", registry: "Registry", sett
             validators.append(RequestValidator(op, check=settings.validate))
         validators[0](path_args, request.args, request.headers, request.mimetype, lambda: request.get_data(cache=True))
 
-    def answer(workspace: "Workspace | None", path_args: dict[str, str]) -> Response:
-        prefs = parse_prefer(request.headers.getlist("Prefer"), settings.max_delay_ms)
+    def answer(this: "Request", workspace: "Workspace | None", path_args: dict[str, str]) -> Response:
+        prefer = this.headers.getlist("Prefer")
+        prefs = parse_prefer(prefer, settings.max_delay_ms) if prefer else NO_PREFERENCES
         if workspace is not None:
             delay = prefs.delay if prefs.delay is not None else workspace.delay_ms
             if delay > 0 and inline():
                 offload()  # before anything is counted: the request starts again in a thread, to sleep there
             traffic = traffic_of(workspace, settings)
             traffic.admit(workspace.rate_limit)
-            if request.method not in SAFE_METHODS:
+            if this.method not in SAFE_METHODS:
                 registry.check_room(workspace)
             traffic.sleep(delay, settings.max_delayed)
         if prefs.code is None and prefs.example is None:
@@ -223,10 +229,11 @@ def controlled(api: "ApiDefinition", op: "Operation", registry: "Registry", sett
 
     def wrapper(**path_args: str) -> Response:
         started = time.perf_counter()
-        workspace = authenticate(op, request.headers.get("Authorization"), registry, api.name)
+        this = request._get_current_object()  # the request itself: each use of the proxy costs a lookup
+        workspace = authenticate(op, this.headers.get("Authorization"), registry, api.name)
         status, errors = 500, None
         try:
-            response = answer(workspace, path_args)
+            response = answer(this, workspace, path_args)
             status = response.status_code
             return response
         except ApiError as error:
@@ -238,8 +245,8 @@ def controlled(api: "ApiDefinition", op: "Operation", registry: "Registry", sett
         finally:
             if workspace is not None:
                 traffic_of(workspace, settings).journal.record(
-                    api=api.name, operation=op.operation_id, method=request.method, path=request.path,
-                    query=redact_query(list(request.args.items(multi=True)), (workspace.token,)),
+                    api=api.name, operation=op.operation_id, method=this.method, path=this.path,
+                    query=redact_query(list(this.args.items(multi=True)), (workspace.token,)),
                     status=status, duration_ms=(time.perf_counter() - started) * 1000, errors=errors)
 
     wrapper.__name__ = op.operation_id
