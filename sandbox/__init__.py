@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, request
+from flask import Flask, Request, Response, request
 from werkzeug.exceptions import HTTPException
 
 from .engine.errors import (ApiError, BadRequest, HeadersTooLarge, MethodNotAllowed, NotFound, PayloadTooLarge,
@@ -20,6 +20,7 @@ log = logging.getLogger("sandbox")
 def create_app(settings: Settings | None = None) -> Flask:
     """Load and check every spec, seed the default workspace, mount each API at its prefix."""
     from .apis import discover
+    from .dispatch import Dispatch
     from .engine.workspaces import open_registry
 
     settings = settings or Settings.from_env()
@@ -30,11 +31,15 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY  # a net under the view's own 413
     app.url_map.merge_slashes = False  # //payments//customers is a 404 in shape, not a 308 redirect
     app.extensions["sandbox"] = {"settings": settings, "registry": registry, "apis": apis}
+    views = {}
     for api in apis:
-        app.register_blueprint(build_blueprint(api, registry, settings))
+        blueprint, api_views = build_blueprint(api, registry, settings)
+        app.register_blueprint(blueprint)
+        views.update(api_views)
     from .docs import init_app as init_docs
     init_docs(app)
     _register_errors(app, apis)
+    app.wsgi_app = Dispatch(app, views, lambda this, error: answer_error(apis, this, error))  # type: ignore[method-assign]
     return app
 
 
@@ -63,32 +68,32 @@ def render_error(app: Flask, path: str, error: ApiError) -> Response:
     return error_response(_api_for_path(app.extensions["sandbox"]["apis"], path), error)
 
 
-def _register_errors(app: Flask, apis) -> None:
-    @app.errorhandler(Offload)
-    def offloaded(error: Offload):
+def answer_error(apis, this: Request, error: Exception) -> Response:
+    """The answer to ``error``, raised while answering ``this``, in the shape of its path's API:
+    the one place errors become answers (Flask's error handlers and ``dispatch`` call it)."""
+    api = _api_for_path(apis, this.path)
+    if isinstance(error, Offload):
         return Response(status=503)  # never sent: the server runs the request again in a thread
-
-    @app.errorhandler(ApiError)
-    def api_error(error: ApiError):
-        return error_response(_api_for_path(apis, request.path), error)
-
-    @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException):
-        api = _api_for_path(apis, request.path)
-        path = quote(request.path)
+    if isinstance(error, ApiError):
+        return error_response(api, error)
+    if isinstance(error, HTTPException):
+        path = quote(this.path)
         if error.code == 404:
-            typed: ApiError = NotFound(f"No route {request.method} {path} in the {api.name} API.")
+            typed: ApiError = NotFound(f"No route {this.method} {path} in the {api.name} API.")
         elif error.code == 405:
             allowed = ", ".join(error.valid_methods or [])
-            typed = MethodNotAllowed(f"{request.method} is not allowed on {path}; allowed: {allowed}.",
+            typed = MethodNotAllowed(f"{this.method} is not allowed on {path}; allowed: {allowed}.",
                                      headers={"Allow": allowed})
         elif error.code and 400 <= error.code < 500:
             typed = error_for_status(error.code, error.description or error.name)
         else:
             typed = error_for_status(error.code or 500, error.name)
         return error_response(api, typed)
+    log.error("unhandled error on %s %s", this.method, this.path, exc_info=error)
+    return error_response(api, ServerError("The sandbox failed; this is a bug."))
 
+
+def _register_errors(app: Flask, apis) -> None:
     @app.errorhandler(Exception)
-    def unexpected(error: Exception):
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        return error_response(_api_for_path(apis, request.path), ServerError("The sandbox failed; this is a bug."))
+    def any_error(error: Exception):
+        return answer_error(apis, request._get_current_object(), error)

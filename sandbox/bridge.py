@@ -27,7 +27,7 @@ from typing import Any, Callable
 
 from flask import Flask
 
-from .engine.inline import INLINE, OFFLOADED
+from .engine.inline import inlined
 from .engine.validation import MAX_BODY
 
 MAX_HEADERS = 128 * 1024  # bytes of request line plus headers (a query over MAX_QUERY gets the app's 414 first)
@@ -112,10 +112,9 @@ class Bridge:
 
     def _inline(self, scope: Any, body: bytes) -> Answer | None:
         """The answer, run in this thread; None if the request found it would wait (run it again in a thread)."""
-        environ = environ_of(scope, body)
-        environ[INLINE] = True
-        answer = run(self.wsgi, environ)
-        return None if environ.get(OFFLOADED) else answer
+        with inlined() as this:
+            answer = run(self.wsgi, environ_of(scope, body))
+        return None if this.offloaded else answer
 
     def _threaded(self, scope: Any, body: bytes) -> "asyncio.Future[Answer]":
         return asyncio.get_running_loop().run_in_executor(self.pool, run, self.wsgi, environ_of(scope, body))

@@ -3,14 +3,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from flask import g, has_app_context
-
 from .errors import Detail, Forbidden, Unauthorized
 from .spec import Operation
 from .store import Workspace
 
 if TYPE_CHECKING:
+    from flask import Request
+
     from .workspaces import Registry
+
+_SEEN = "sandbox.bearer"  # environ key: (token, registry, workspace) of the request's lookup
 
 
 def bearer_token(authorization: str | None) -> str | None:
@@ -22,24 +24,22 @@ def bearer_token(authorization: str | None) -> str | None:
     return token.strip()
 
 
-def _workspace_of(token: str, registry: "Registry") -> Workspace | None:
-    """``registry.by_bearer(token)``, once per request: the controls and the view both
-    authenticate, and with Redis each lookup is a round trip."""
-    if not has_app_context():
-        return registry.by_bearer(token)
-    seen = g.get("sandbox_bearer")
+def _workspace_of(token: str, this: "Request", registry: "Registry") -> Workspace | None:
+    """``registry.by_bearer(token)``, once per request (kept in its environ): the controls and
+    the view both authenticate, and with Redis each lookup is a round trip."""
+    seen = this.environ.get(_SEEN)
     if seen is not None and seen[0] == token and seen[1] is registry:
         return seen[2]
     workspace = registry.by_bearer(token)
-    g.sandbox_bearer = (token, registry, workspace)
+    this.environ[_SEEN] = (token, registry, workspace)
     return workspace
 
 
-def authenticate(op: Operation, authorization: str | None, registry: "Registry", realm: str,
+def authenticate(op: Operation, this: "Request", registry: "Registry", realm: str,
                  admin_only: bool = False) -> Workspace | None:
-    """The caller's workspace; None for an anonymous operation called without a token.
-    ``admin_only``: a workspace's non-admin token is refused (403)."""
-    token = bearer_token(authorization)
+    """The caller of request ``this``'s workspace; None for an anonymous operation called without
+    a token. ``admin_only``: a workspace's non-admin token is refused (403)."""
+    token = bearer_token(this.headers.get("Authorization"))
     if token is None:
         if op.anonymous:
             return None
@@ -48,7 +48,7 @@ def authenticate(op: Operation, authorization: str | None, registry: "Registry",
             [Detail("header.Authorization", "missing, or not of the form 'Bearer <token>'")],
             {"WWW-Authenticate": f'Bearer realm="{realm}"'},
         )
-    workspace = _workspace_of(token, registry)
+    workspace = _workspace_of(token, this, registry)
     if workspace is None:
         if op.anonymous:
             return None

@@ -25,12 +25,12 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
-from flask import Response, request
+from flask import Response
 
 from .auth import authenticate
 from .errors import ApiError, BadRequest, Detail, TooManyRequests
 from .forced import ForcedResponses
-from .inline import Offload, inline, offload
+from .inline import Offload, offload
 from .journal import Journal, redact_query
 from .validation import RequestValidator
 
@@ -200,37 +200,36 @@ def controlled(api: "ApiDefinition", op: "Operation", registry: "Registry", sett
     forced = ForcedResponses(api, op)
     validators: list[RequestValidator] = []  # compiled on the first forced request only
 
-    def validate(path_args: dict[str, str]) -> None:
+    def validate(this: "Request", path_args: dict[str, str]) -> None:
         if not validators:
             validators.append(RequestValidator(op, check=settings.validate))
-        validators[0](path_args, request.args, request.headers, request.mimetype, lambda: request.get_data(cache=True))
+        validators[0](path_args, this.args, this.headers, this.mimetype, lambda: this.get_data(cache=True))
 
     def answer(this: "Request", workspace: "Workspace | None", path_args: dict[str, str]) -> Response:
         prefer = this.headers.getlist("Prefer")
         prefs = parse_prefer(prefer, settings.max_delay_ms) if prefer else NO_PREFERENCES
         if workspace is not None:
             delay = prefs.delay if prefs.delay is not None else workspace.delay_ms
-            if delay > 0 and inline():
-                offload()  # before anything is counted: the request starts again in a thread, to sleep there
+            if delay > 0:
+                offload()  # inline: before anything is counted, the request starts again in a thread, to sleep there
             traffic = traffic_of(workspace, settings)
             traffic.admit(workspace.rate_limit)
             if this.method not in SAFE_METHODS:
                 registry.check_room(workspace)
             traffic.sleep(delay, settings.max_delayed)
         if prefs.code is None and prefs.example is None:
-            response = view(**path_args)
+            response = view(this, **path_args)
             if prefs.applied:
                 response.headers["Preference-Applied"] = ", ".join(prefs.applied)
             return response
         canned = forced.for_code(prefs.code) if prefs.code is not None else forced.for_example(prefs.example or "")
         if canned.status not in VALIDATION_STATUSES:
-            validate(path_args)
+            validate(this, path_args)
         return canned_response(canned, prefs.applied)
 
-    def wrapper(**path_args: str) -> Response:
+    def wrapper(this: "Request", **path_args: str) -> Response:
         started = time.perf_counter()
-        this = request._get_current_object()  # the request itself: each use of the proxy costs a lookup
-        workspace = authenticate(op, this.headers.get("Authorization"), registry, api.name)
+        workspace = authenticate(op, this, registry, api.name)
         status, errors = 500, None
         try:
             response = answer(this, workspace, path_args)

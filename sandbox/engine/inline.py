@@ -1,35 +1,55 @@
 """Requests that run in the server's event-loop thread (``sandbox.bridge``) must never wait there.
 
-The bridge marks such a request's environ ``INLINE``. Where a request would wait (a delay to
-sleep, a lock another thread holds), it calls ``offload()`` instead, before it has changed
-anything: the app answers nothing, the bridge sees ``OFFLOADED`` and runs the request again, from
-the start, in a thread of its pool, where waiting holds up no one else. Outside the bridge (the
-test client, the kit in process, any other WSGI server) nothing is inline and requests wait
-where they are.
+The bridge runs such a request ``inlined()``. Where a request would wait (a delay to sleep, a
+lock another thread holds, a data set to build), it calls ``offload()`` instead, before it has
+changed anything: the app answers nothing, the bridge sees it was offloaded and runs the request
+again, from the start, in a thread of its pool, where waiting holds up no one else. Outside the
+bridge (the test client, the kit in process, any other WSGI server) nothing is inline and
+requests wait where they are.
 """
 from __future__ import annotations
 
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, Iterator
 
-from flask import has_request_context, request
-
-INLINE = "sandbox.inline"        # environ key: this request runs in the event loop's thread
-OFFLOADED = "sandbox.offloaded"  # environ key: it stopped to be run again in a thread
+_run: ContextVar["Inline | None"] = ContextVar("sandbox_inline", default=None)
 
 
 class Offload(Exception):
     """Raised by a request running inline where it would wait; never an error a client sees."""
 
 
+class Inline:
+    """One request's run in the event loop's thread; ``offloaded``: it stopped to run in a thread."""
+
+    __slots__ = ("offloaded",)
+
+    def __init__(self) -> None:
+        self.offloaded = False
+
+
+@contextmanager
+def inlined() -> Iterator[Inline]:
+    """The block runs a request inline (the bridge, in its event loop's thread)."""
+    run = Inline()
+    token = _run.set(run)
+    try:
+        yield run
+    finally:
+        _run.reset(token)
+
+
 def inline() -> bool:
-    return has_request_context() and request.environ.get(INLINE, False)
+    return _run.get() is not None
 
 
 def offload() -> None:
-    """Stop this request (it is run again in a thread); only ever called when ``inline()``."""
-    request.environ[OFFLOADED] = True
-    raise Offload()
+    """Stop this request (it is run again in a thread); a no-op outside an inline run."""
+    run = _run.get()
+    if run is not None:
+        run.offloaded = True
+        raise Offload()
 
 
 @contextmanager

@@ -1,7 +1,7 @@
 """Spec paths -> one Flask Blueprint per API; one response writer for bodies and errors."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import orjson
 from flask import Blueprint, Response, request
@@ -15,6 +15,8 @@ from .pagination import Page
 from .validation import RequestValidator, ResponseValidator, check_size
 
 if TYPE_CHECKING:
+    from flask import Request
+
     from ..settings import Settings
     from .workspaces import Registry
 
@@ -51,19 +53,35 @@ class ServerFault(Exception):
     """The sandbox broke its own contract (``--strict``): a bug, reported as a 500."""
 
 
-def build_blueprint(api: ApiDefinition, registry: "Registry", settings: "Settings") -> Blueprint:
-    """Routes for every operation of ``api``, validators compiled here, once."""
+View = Callable[..., Response]  # (request, **path arguments) -> the answer
+
+
+def build_blueprint(api: ApiDefinition, registry: "Registry", settings: "Settings") -> tuple[Blueprint, dict[str, View]]:
+    """Routes for every operation of ``api``, validators compiled here, once; and each operation's
+    view by endpoint, called with the request itself (``sandbox.dispatch``; Flask's routes hand it
+    over from Flask's request context)."""
     blueprint = Blueprint(api.name, __name__, url_prefix=api.prefix)
+    views: dict[str, View] = {}
     for op in api.spec.operations.values():
+        view = views[f"{api.name}.{op.operation_id}"] = controlled(api, op, registry, settings,
+                                                                   _view(api, op, registry, settings))
         blueprint.add_url_rule(
             op.flask_rule,
             endpoint=op.operation_id,
-            view_func=controlled(api, op, registry, settings, _view(api, op, registry, settings)),
+            view_func=_from_flask(view),
             methods=[op.method.upper()],
             strict_slashes=True,
             provide_automatic_options=False,
         )
-    return blueprint
+    return blueprint, views
+
+
+def _from_flask(view: View) -> Callable[..., Response]:
+    def flask_view(**path_args: str) -> Response:
+        return view(request._get_current_object(), **path_args)
+
+    flask_view.__name__ = view.__name__
+    return flask_view
 
 
 def _view(api: ApiDefinition, op, registry: "Registry", settings: "Settings"):
@@ -92,20 +110,18 @@ def _view(api: ApiDefinition, op, registry: "Registry", settings: "Settings"):
                 raise ServerFault(f"{op.operation_id} answered against its spec: {problems}")
         return json_response(body, reply.status, reply.headers, api.media_type)
 
-    def view(**path_args: str) -> Response:
+    def view(this: "Request", **path_args: str) -> Response:
         try:
-            return serve(path_args)
+            return serve(this, path_args)
         except ApiError as error:
             if shape is None:
                 raise  # rendered once, in the API's shape (create_app's error handler)
             status, body = shape(error)  # the operation's own shape (x-sandbox: {errors: ...})
             return json_response(body, status, error.headers)
 
-    def serve(path_args: dict[str, str]) -> Response:
-        this = request._get_current_object()  # the request itself: each use of the proxy costs a lookup
+    def serve(this: "Request", path_args: dict[str, str]) -> Response:
         check_size(this.content_length, this.query_string)
-        workspace = authenticate(op, this.headers.get("Authorization"), registry, api.name,
-                                 admin_only=api.admin_only)
+        workspace = authenticate(op, this, registry, api.name, admin_only=api.admin_only)
         valid = validate(path_args, this.args, this.headers, this.mimetype, lambda: this.get_data(cache=True))
         ctx = Context(api, op, valid, workspace, registry, this)
         if prepare is not None:
