@@ -215,6 +215,8 @@ class RedisRegistry(Registry):
         prefix = f"{BASE_NS}:{dataset_key(api.name, seed, scale, self.settings.today)}-{scenarios.hexdigest()[:12]}"
         collections = {name: RedisCollection(self.client, c.name, c.order, c.parent_field, f"{prefix}:{name}")
                        for name, c in api.new_collections().items()}
+        if not collections:
+            return collections  # an API without data (the control API): nothing to keep
         ready, building = f"{prefix}:ready", f"{prefix}:building"
         me = secrets.token_hex(8)
         while not self.client.exists(ready):
