@@ -2,7 +2,10 @@
 
 For each scale: seconds from launch to the first health answer, twice: the first start,
 with an empty data cache (``SANDBOX_CACHE_DIR`` a new temporary folder: the data is made,
-as on a CI machine), then a start that reads back what the first one cached; resident
+as on a CI machine), then a start that reads back what the first one cached. A start makes
+no data: each API's is made (or read from the cache) by the first read of that API, so next
+to each start are the seconds of one first read per API, in turn, right after health (with
+the first start, each API's and the total from launch to the last of them answered); resident
 memory of the server's processes, and the median time of reads and control calls whose cost must not
 grow with the data: the first and the last page of payments customers, a narrow
 ``created_at`` window at each end of the range, the workspace summary, creating a
@@ -33,6 +36,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from contextlib import ExitStack  # noqa: E402
 
 from common import TOKEN, free_port, local_redis, rss_mb, sandbox_args, stop, wait_until_up  # noqa: E402
+
+from fixtures.billing import DOCUMENTED_CUSTOMER  # noqa: E402
+from fixtures.commerce import FIRST_ORGANIZATION  # noqa: E402
+from fixtures.exemptions import DOCUMENTED_CORPORATION  # noqa: E402
+
+FIRST_READS = {  # one read of each API: the first of them makes (or reads back) that API's data
+    "payments": "/payments/customers?limit=10",
+    "billing": f"/billing/v1/customers/{DOCUMENTED_CUSTOMER}/businesses?limit=10",
+    "exemptions": f"/exemptions/customers?corporation_id={DOCUMENTED_CORPORATION}&limit=10",
+    "commerce": f"/commerce/api/v1/businesses?o={FIRST_ORGANIZATION}",
+}
 
 
 def call(port: int, method: str, path: str, token: str = TOKEN, body: dict | None = None) -> tuple[float, int, dict]:
@@ -78,6 +92,17 @@ def last_cursor(port: int) -> str:
         path = f"/payments/customers?limit=100&after={quote(previous)}"
 
 
+def first_reads(port: int) -> dict[str, float]:
+    """Seconds to the answer of one read of each API (``FIRST_READS``), in turn."""
+    seconds = {}
+    for api, path in FIRST_READS.items():
+        elapsed, status, answer = call(port, "GET", path)
+        if status != 200:
+            raise SystemExit(f"GET {path} answered {status}: {answer}")
+        seconds[api] = elapsed
+    return seconds
+
+
 def launch(scale: int, cache: str, serve: tuple[str, ...] = ()) -> tuple[subprocess.Popen, int, float]:
     """``sandbox serve --scale N [serve...]`` with its data cache in ``cache``: (process, port, seconds to health)."""
     port = free_port()
@@ -99,11 +124,17 @@ def measure(scale: int, repeat: int, store: str | None = None, workers: int = 1)
         serve: tuple[str, ...] = ()
         if store == "redis":
             serve = ("--store", stack.enter_context(local_redis()), "--workers", str(workers))
-        proc, _, uncached = launch(scale, cache, serve)  # an empty cache (and Redis): the data is made
-        stop(proc)
+        proc, port, uncached = launch(scale, cache, serve)  # an empty cache (and Redis): the data is made
+        try:
+            made = first_reads(port)
+        finally:
+            stop(proc)
         proc, port, cached = launch(scale, cache, serve)  # the cache (or Redis) holds what the first start made
         try:
-            return {"first start s": uncached, "start-up s": cached, **served(proc, port, repeat)}
+            read_back = first_reads(port)
+            return {"first start s": uncached, **{f"+{api} s": made[api] for api in FIRST_READS},
+                    "all read s": uncached + sum(made.values()), "start-up s": cached,
+                    "+reads s": sum(read_back.values()), **served(proc, port, repeat)}
         finally:
             stop(proc)
 
@@ -135,16 +166,20 @@ def main() -> None:
     parser.add_argument("--workers", default="1", help="with --store redis: comma-separated worker counts, a row each")
     args = parser.parse_args()
     rows = [int(n) for n in args.workers.split(",")] if args.store else [1]
-    columns = ["first start s", "start-up s", "RSS MB", "first page", "last page", "early window", "late window",
-               "summary", "create ws", "reset ws", "RSS after MB"]
-    print("times in ms (medians) unless marked; 'first start' is with an empty data cache, 'start-up' reads it back;"
-          " 'RSS after' follows the workspace creates")
+    columns = ["first start s", *(f"+{api} s" for api in FIRST_READS), "all read s", "start-up s", "+reads s",
+               "RSS MB", "first page", "last page", "early window", "late window", "summary", "create ws", "reset ws",
+               "RSS after MB"]
+    print("times in ms (medians) unless marked; 'first start' (to health) is with an empty data cache, then each"
+          " '+<api>' is that API's first read (its data made), 'all read' from launch to the last of them;"
+          " 'start-up' reads the cache back, '+reads' the four first reads then; 'RSS after' follows the workspace"
+          " creates")
     print(f"store: {args.store or 'memory'}")
     print(f"{'scale':>6} {'workers':>7} " + " ".join(f"{c:>13}" for c in columns), flush=True)
     for scale in (int(s) for s in args.scales.split(",")):
         for workers in rows:
             figures = measure(scale, args.repeat, args.store, workers)
-            print(f"{scale:>6} {workers:>7} " + " ".join(f"{figures[c]:>13.1f}" for c in columns), flush=True)
+            print(f"{scale:>6} {workers:>7} " + " ".join(f"{figures[c]:>13.{2 if c.endswith(' s') else 1}f}"
+                                                          for c in columns), flush=True)
 
 
 if __name__ == "__main__":

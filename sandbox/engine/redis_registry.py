@@ -12,9 +12,9 @@ Keys (``<ns>`` is ``Settings.store_namespace``):
   ``:journal`` its request state (``redis_traffic``).
 - ``<ns>:d:<id>:<generation>:...`` what it wrote (``redis_store``); a reset starts a new
   generation (O(1)) and unlinks the old one's keys.
-- ``sandbox-base:<data set key>:...`` the seeded data of a (seed, scale), written once by
-  whichever process gets there first (under a SET NX build lock) and shared by every
-  workspace of every namespace and process.
+- ``sandbox-base:<data set key>:...`` the seeded data of one API for a (seed, scale),
+  written once by whichever process first reads that API (under a SET NX build lock) and
+  shared by every workspace of every namespace and process.
 
 A write holds the workspace's Redis lock from its first read to its last write, so writes
 to one workspace are serialised across processes and none is lost; if it fails, the
@@ -41,7 +41,7 @@ from .datacache import dataset_key
 from .errors import Conflict, Detail, Unauthorized, Unavailable
 from .redis_store import RedisCollection, RedisUsage, connect
 from .redis_traffic import RedisTraffic
-from .store import Workspace
+from .store import ByApi, Workspace
 from .workspaces import MEMBER_SUFFIX, TOKEN_LIFETIME, Dataset, Registry
 
 if TYPE_CHECKING:
@@ -141,9 +141,9 @@ class RedisWorkspace(Workspace):
     def cover(self, base: Dataset) -> None:
         assert self.registry is not None
         prefix = self.registry.data_prefix(self.wid, self.generation)
-        self.collections = {api: {name: coll.overlay(f"{prefix}:{api}:{name}", self.usage, f"{prefix}:keys")
-                                  for name, coll in colls.items()}
-                            for api, colls in base.items()}  # type: ignore[union-attr]
+        self.collections = ByApi(base, lambda api: self._journaled(
+            {name: coll.overlay(f"{prefix}:{api}:{name}", self.usage, f"{prefix}:keys")  # type: ignore[call-arg]
+             for name, coll in base[api].items()}))
 
     def restart_ids(self, salt: str = "") -> None:
         super().restart_ids(salt)
@@ -199,26 +199,24 @@ class RedisRegistry(Registry):
 
     # -- shared data sets ----------------------------------------------------------------
 
-    def dataset(self, seed: int, scale: int) -> Dataset:
-        """The base collections of (seed, scale) in Redis, written there once if missing."""
+    def _dataset(self, seed: int, scale: int) -> Dataset:
+        """The base collections of (seed, scale) in Redis, each API's written there once, by
+        the first process to read it, if missing."""
         with self._bases_lock:
-            if (seed, scale) in self._bases:
-                return self._bases[(seed, scale)]
-            scenarios = hashlib.sha256(json.dumps(self._scenarios, sort_keys=True, default=str).encode())
-            name = dataset_key([a.name for a in self.apis], seed, scale, self.settings.today)
-            prefix = f"{BASE_NS}:{name}-{scenarios.hexdigest()[:12]}"
-            dataset = {api.name: {name: RedisCollection(self.client, c.name, c.order, c.parent_field,
-                                                        f"{prefix}:{api.name}:{name}")
-                                  for name, c in api.new_collections().items()}
-                       for api in self.apis}
-            self._store_once(prefix, seed, scale, dataset)
-            for collections in dataset.values():
-                for collection in collections.values():
-                    collection.frozen = True
-            self._bases[(seed, scale)] = dataset
+            dataset = self._bases.get((seed, scale))
+            if dataset is None:
+                apis = {api.name: api for api in self.apis}
+                dataset = self._bases[(seed, scale)] = ByApi(apis, lambda name: self._stored(seed, scale, apis[name]))
             return dataset
 
-    def _store_once(self, prefix: str, seed: int, scale: int, dataset: Dataset) -> None:
+    def _stored(self, seed: int, scale: int, api: "ApiDefinition") -> dict[str, RedisCollection]:
+        """One API's base collections of (seed, scale), written into Redis if no process did yet."""
+        scenarios = hashlib.sha256(json.dumps(self._scenarios, sort_keys=True, default=str).encode())
+        prefix = f"{BASE_NS}:{dataset_key(api.name, seed, scale, self.settings.today)}-{scenarios.hexdigest()[:12]}"
+        collections = {name: RedisCollection(self.client, c.name, c.order, c.parent_field, f"{prefix}:{name}")
+                       for name, c in api.new_collections().items()}
+        if not collections:
+            return collections  # an API without data (the control API): nothing to keep
         ready, building = f"{prefix}:ready", f"{prefix}:building"
         me = secrets.token_hex(8)
         while not self.client.exists(ready):
@@ -227,13 +225,15 @@ class RedisRegistry(Registry):
                 continue
             try:
                 if not self.client.exists(ready):
-                    for api, collections in self._build(seed, scale).items():
-                        for name, collection in collections.items():
-                            dataset[api][name].fill(list(collection.values()))
+                    for name, collection in self._build(seed, scale, api).items():
+                        collections[name].fill(list(collection.values()))
                     self.client.set(ready, 1)
             finally:
                 if self.client.get(building) == me.encode():
                     self.client.delete(building)
+        for collection in collections.values():
+            collection.frozen = True
+        return collections
 
     # -- workspaces ----------------------------------------------------------------------
 

@@ -126,6 +126,15 @@ def check_references(scenario: dict[str, Any], apis: list["ApiDefinition"], work
         ValidationFailed, f"{source} was not loaded: ")
 
 
+def api_part(scenario: dict[str, Any], api_name: str) -> dict[str, Any] | None:
+    """What ``scenario`` writes into ``api_name`` (with its ``replace``), or None if it names no
+    such API. Parent references stay within an API, so a scenario's APIs can be checked and
+    loaded one at a time, each when its data set is built (``workspaces.Registry``)."""
+    if api_name in META_KEYS or api_name not in scenario:
+        return None
+    return {api_name: scenario[api_name], **{key: scenario[key] for key in META_KEYS if key in scenario}}
+
+
 def apply_scenario(scenario: dict[str, Any], workspace: "Workspace") -> dict[str, dict[str, int]]:
     """Write an already-checked scenario into ``workspace``; returns counts per collection."""
     loaded: dict[str, dict[str, int]] = {}

@@ -13,7 +13,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 Record = dict[str, Any]
 Key = tuple[Any, ...]
@@ -202,12 +202,53 @@ def _first(item: tuple[Key, Record]) -> Key:
     return item[0]
 
 
+class ByApi(Mapping[str, dict[str, Collection]]):
+    """API name -> its collections, each API's made the first time it is read: a data set's
+    base collections (``workspaces.Registry.dataset``) or a workspace's overlays on them.
+
+    An API is made once, under a lock of its own: concurrent first readers wait for one
+    making, and readers of the other APIs do not wait at all. ``made`` holds those made so
+    far (iterating the mapping's values makes every API; its keys make none)."""
+
+    def __init__(self, apis: Iterable[str], make: Callable[[str], dict[str, Collection]]) -> None:
+        self._make = make
+        self._locks = {api: threading.Lock() for api in apis}
+        self.made: dict[str, dict[str, Collection]] = {}
+
+    def __getitem__(self, api: str) -> dict[str, Collection]:
+        made = self.made.get(api)
+        if made is None:
+            with self._locks[api]:  # KeyError for an API that is not one of the mapping's
+                made = self.made.get(api)
+                if made is None:
+                    made = self.made[api] = self._make(api)
+        return made
+
+    def __contains__(self, api: object) -> bool:
+        return api in self._locks
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._locks)
+
+    def __len__(self) -> int:
+        return len(self._locks)
+
+
+def made_collections(collections: Mapping[str, dict[str, Collection]]) -> list[Collection]:
+    """The collections that exist so far: the ones ``ByApi`` made, or all of a plain mapping."""
+    made = collections.made if isinstance(collections, ByApi) else collections
+    so_far = list(made.values())  # a copy, taken at once: another thread may make an API meanwhile
+    return [collection for by_name in so_far for collection in by_name.values()]
+
+
 @dataclass(eq=False)
 class Workspace:
     """One isolated view of every API's data, selected by a bearer token.
 
     Its collections are overlays over one shared seeded data set (see ``Collection``):
     creating or resetting a workspace copies nothing, and ``usage`` counts what it wrote.
+    An API's overlays (and its seeded data, if no one read it before) are made the first
+    time the workspace reads that API (``ByApi``).
     """
 
     name: str
@@ -216,7 +257,7 @@ class Workspace:
     client_secret: str
     seed: int
     scale: int
-    collections: dict[str, dict[str, Collection]] = field(default_factory=dict)  # api -> name -> coll
+    collections: Mapping[str, dict[str, Collection]] = field(default_factory=dict)  # api -> name -> coll
     rate_limit: float | None = None    # requests per second, None: unlimited
     delay_ms: int = 0                  # added to every request unless Prefer: delay= says otherwise
     expires: bool = True               # idle expiry applies (never to the default workspace)
@@ -240,13 +281,19 @@ class Workspace:
         the ids of imported records that an earlier run of the same sequence made."""
         self.rng = random.Random(f"{self.seed}:{self.name}:ids{salt}")
 
-    def cover(self, base: dict[str, dict[str, Collection]]) -> None:
-        """Start over as empty overlays on the shared ``base`` collections (api -> name -> coll)."""
-        for collections in self.collections.values():
-            for collection in collections.values():
-                collection.clear()
-        self.collections = {api: {name: coll.overlay(self.usage) for name, coll in colls.items()}
-                            for api, colls in base.items()}
+    def cover(self, base: Mapping[str, dict[str, Collection]]) -> None:
+        """Start over as empty overlays on the shared ``base`` collections (api -> name -> coll),
+        each API's made when first read."""
+        for collection in made_collections(self.collections):
+            collection.clear()
+        self.collections = ByApi(base, lambda api: self._journaled(
+            {name: coll.overlay(self.usage) for name, coll in base[api].items()}))
+
+    def _journaled(self, collections: dict[str, Any]) -> dict[str, Any]:
+        """Collections made during a transaction are part of it: their changes are journaled too."""
+        for collection in collections.values():
+            collection.journal = self._journal
+        return collections
 
     def collection(self, api: str, name: str) -> Collection:
         return self.collections[api][name]
@@ -261,16 +308,19 @@ class Workspace:
             return
         journal: Journal = []
         collections_before = self.collections
-        touched = [c for by_name in self.collections.values() for c in by_name.values()]
         rng, last_now = self.rng.getstate(), self._last_now
         self._journal = journal
-        for collection in touched:
+        for collection in made_collections(self.collections):
             collection.journal = journal
+
+        def detach() -> None:  # collections_before's, and those of a reset inside the block
+            for collection in made_collections(collections_before) + made_collections(self.collections):
+                collection.journal = None
+
         try:
             yield
         except BaseException:
-            for collection in touched:
-                collection.journal = None
+            detach()
             for collection, record_id, old in reversed(journal):
                 collection.delete(record_id)
                 if old is not None:
@@ -281,8 +331,7 @@ class Workspace:
             raise
         finally:
             self._journal = None
-            for collection in touched:
-                collection.journal = None
+            detach()
 
     def now(self) -> datetime:
         """The current time at millisecond precision, strictly increasing within the workspace,

@@ -3,7 +3,10 @@ imported, deleted, and expired when idle; bounded in number and in what they may
 
 Every workspace of a (seed, scale) is an overlay over one shared data set built once
 (the seeded records plus the start-up scenarios): creating or resetting one copies
-nothing, and a workspace costs memory in proportion to what it writes.
+nothing, and a workspace costs memory in proportion to what it writes. A data set is
+built an API at a time, the first time anything reads that API (each API's records come
+from a random.Random of its own, so they are the same bytes whenever it is built): a start
+makes no data, and a sandbox makes only the APIs it is asked about.
 """
 from __future__ import annotations
 
@@ -16,17 +19,17 @@ from collections import OrderedDict
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from .datacache import cached_datasets
+from .datacache import Records, cached_records
 from .errors import Conflict, Detail, InsufficientStorage
-from .scenarios import META_KEYS, apply_scenario, check_references, check_scenario, read_scenario
-from .store import Collection, Usage, Workspace
+from .scenarios import META_KEYS, api_part, apply_scenario, check_references, check_scenario, read_scenario
+from .store import ByApi, Collection, Usage, Workspace
 
 if TYPE_CHECKING:
     from ..settings import Settings
     from .api import ApiDefinition
 
 TOKEN_LIFETIME = 3600
-Dataset = dict[str, dict[str, Collection]]  # api -> collection name -> shared base collection
+Dataset = ByApi  # api -> collection name -> shared base collection, each API's built when first read
 MEMBER_SUFFIX = "-member"  # a workspace's non-admin token: its admin token + this suffix
 
 
@@ -55,9 +58,9 @@ class Registry:
         self._scenarios = [(str(path), read_scenario(path)) for path in settings.fixtures]
         for source, scenario in self._scenarios:  # once here; each fill checks only parent ids
             check_scenario(scenario, apis, source)
+        self._scenario_apis = [a.name for a in apis if any(a.name in s for _, s in self._scenarios)]
         self._lock = threading.Lock()
         self._datasets: OrderedDict[tuple[int, int], Dataset] = OrderedDict()
-        self._building: dict[tuple[int, int], threading.Lock] = {}
         self._by_token: dict[str, Workspace] = {}
         self._by_name: dict[str, Workspace] = {}
         self._swept = self._clock()
@@ -100,22 +103,24 @@ class Registry:
     # -- shared data sets ----------------------------------------------------------------
 
     def dataset(self, seed: int, scale: int) -> Dataset:
-        """The shared base collections of (seed, scale), built once, outside the registry lock."""
+        """The shared base collections of (seed, scale), each API's built the first time it is
+        read, except the APIs start-up scenarios write: those at once, so that a scenario that
+        does not fit the seeded data stops the start (or the workspace create) as it always did."""
+        dataset = self._dataset(seed, scale)
+        for name in self._scenario_apis:
+            dataset[name]
+        return dataset
+
+    def _dataset(self, seed: int, scale: int) -> Dataset:
+        """The data set of (seed, scale), made (with nothing built yet) if there is none."""
         key = (seed, scale)
         with self._lock:
             if key in self._datasets:
                 self._datasets.move_to_end(key)
                 return self._datasets[key]
             self._make_room_for_dataset()
-            building = self._building.setdefault(key, threading.Lock())
-        with building:
-            with self._lock:
-                if key in self._datasets:
-                    return self._datasets[key]
-            dataset = self._build(seed, scale)
-            with self._lock:
-                self._datasets[key] = dataset
-                self._building.pop(key, None)
+            apis = {api.name: api for api in self.apis}
+            dataset = self._datasets[key] = ByApi(apis, lambda name: self._build(seed, scale, apis[name]))
             return dataset
 
     def _make_room_for_dataset(self) -> None:
@@ -129,21 +134,29 @@ class Registry:
                     [Detail("body.seed", f"at most {self.settings.max_datasets} distinct (seed, scale) at once")])
             del self._datasets[unused]
 
-    def _build(self, seed: int, scale: int) -> Dataset:
-        from fixtures import build_datasets  # fixtures import faker: only once the app starts
+    def _build(self, seed: int, scale: int, api: "ApiDefinition") -> dict[str, Collection]:
+        """One API's base collections: its seeded records, then what the start-up scenarios
+        write into it, in their order (each part's parent ids checked first)."""
+        collections = api.new_collections()
+        for name, items in self._records(seed, scale, api).items():
+            collections[name].fill(items)
+        holder = Workspace(name="seed", token="", client_id="", client_secret="", seed=seed, scale=scale,
+                           collections={api.name: collections})
+        for source, scenario in self._scenarios:
+            part = api_part(scenario, api.name)
+            if part is not None:
+                check_references(part, self.apis, holder, source)  # records checked once, at start
+                apply_scenario(part, holder)
+        return collections
+
+    def _records(self, seed: int, scale: int, api: "ApiDefinition") -> Records:
+        """One API's seeded records, from the data cache when they were made before."""
+        if api.fixtures is None:
+            return {}
+        from fixtures import build_dataset  # fixtures import faker: only once data is made
 
         today = self.settings.today
-        records = cached_datasets([a.name for a in self.apis], seed, scale, today, lambda: build_datasets(self.apis, seed, scale, today))
-        holder = Workspace(name="seed", token="", client_id="", client_secret="", seed=seed, scale=scale)
-        for api in self.apis:
-            collections = api.new_collections()
-            for name, items in records.get(api.name, {}).items():
-                collections[name].fill(items)
-            holder.collections[api.name] = collections
-        for source, scenario in self._scenarios:
-            check_references(scenario, self.apis, holder, source)  # records checked once, at start
-            apply_scenario(scenario, holder)
-        return holder.collections
+        return cached_records(api.name, seed, scale, today, lambda: build_dataset(api, seed, scale, today))
 
     # -- life cycle ----------------------------------------------------------------------
 
