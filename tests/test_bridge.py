@@ -183,3 +183,15 @@ def test_the_environ_is_the_one_granians_wsgi_gives():
     assert environ["HTTP_PREFER"] == "a=1,b=2" and environ["CONTENT_TYPE"] == "text/plain"
     assert (environ["HTTP_HOST"], environ["SERVER_PORT"], environ["REMOTE_ADDR"]) == ("x", "8000", "127.0.0.1")
     assert environ["wsgi.input"].read() == b"hi"
+
+
+def test_a_read_of_an_api_not_made_yet_is_made_in_a_thread_then_read_inline(served, fresh_app, monkeypatch):
+    registry = fresh_app.extensions["sandbox"]["registry"]
+    assert "exemptions" not in registry.dataset(registry.default.seed, registry.default.scale).made
+    threaded = []
+    original = served._threaded
+    monkeypatch.setattr(served, "_threaded", lambda scope, body: threaded.append(scope.path) or original(scope, body))
+    target = "/exemptions/customers?corporation_id=corp_123&limit=2"
+    first = call(served, "GET", target, AUTH)
+    assert first[0] == 200 and threaded == ["/exemptions/customers"]
+    assert call(served, "GET", target, AUTH) == first and threaded == ["/exemptions/customers"]

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
+from .inline import offload
+
 Record = dict[str, Any]
 Key = tuple[Any, ...]
 Journal = list[tuple["Collection", str, "Record | None"]]  # (collection, id, record before the change)
@@ -218,6 +220,7 @@ class ByApi(Mapping[str, dict[str, Collection]]):
     def __getitem__(self, api: str) -> dict[str, Collection]:
         made = self.made.get(api)
         if made is None:
+            offload()  # inline (the server's event loop): made in a thread instead, holding up no one
             with self._locks[api]:  # KeyError for an API that is not one of the mapping's
                 made = self.made.get(api)
                 if made is None:
