@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from flask import g, has_app_context
+from flask import g
 
 from .errors import Detail, Forbidden, Unauthorized
 from .spec import Operation
@@ -24,14 +24,17 @@ def bearer_token(authorization: str | None) -> str | None:
 
 def _workspace_of(token: str, registry: "Registry") -> Workspace | None:
     """``registry.by_bearer(token)``, once per request: the controls and the view both
-    authenticate, and with Redis each lookup is a round trip."""
-    if not has_app_context():
+    authenticate, and with Redis each lookup is a round trip. The request's ``g`` is looked
+    up once (each use of the proxy costs a lookup)."""
+    try:
+        request_globals = g._get_current_object()
+    except RuntimeError:  # outside an application context: nothing to remember it in
         return registry.by_bearer(token)
-    seen = g.get("sandbox_bearer")
+    seen = request_globals.get("sandbox_bearer")
     if seen is not None and seen[0] == token and seen[1] is registry:
         return seen[2]
     workspace = registry.by_bearer(token)
-    g.sandbox_bearer = (token, registry, workspace)
+    request_globals.sandbox_bearer = (token, registry, workspace)
     return workspace
 
 
