@@ -81,11 +81,12 @@ def _view(api: ApiDefinition, op, registry: "Registry", settings: "Settings"):
         body = reply.body
         if isinstance(body, Page):
             assert api.envelope is not None, f"{api.name} returns pages but has no envelope"
-            body.items = [public(r) for r in body.items]
+            if api.internal_keys:
+                body.items = [public(r) for r in body.items]
             body = api.envelope(body, ctx)
         elif api.single is not None and reply.status != 204:
             body = api.single(body, ctx)
-        else:
+        elif api.internal_keys:
             body = public(body)
         if check_response is not None:
             problems = check_response.problems(reply.status, body)
@@ -107,7 +108,8 @@ def _view(api: ApiDefinition, op, registry: "Registry", settings: "Settings"):
         check_size(this.content_length, this.query_string)
         workspace = authenticate(op, this.headers.get("Authorization"), registry, api.name,
                                  admin_only=api.admin_only)
-        valid = validate(path_args, this.args, this.headers, this.mimetype, lambda: this.get_data(cache=True))
+        valid = validate(path_args, this.args, this.headers, this.mimetype if op.body_media else "",
+                         lambda: this.get_data(cache=True))
         ctx = Context(api, op, valid, workspace, registry, this)
         if prepare is not None:
             prepare(ctx)
