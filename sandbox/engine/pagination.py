@@ -11,6 +11,7 @@ import base64
 import hashlib
 import hmac
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import islice, takewhile
 from typing import Any, Callable, Iterator
 
@@ -67,6 +68,7 @@ def _mac(payload: bytes) -> bytes:
     return hmac.digest(_MAC_KEY, payload, "sha256")[:8]
 
 
+@lru_cache(maxsize=4096)  # deterministic: the edges of a list's first pages are asked for again and again
 def encode_cursor(key: Key, query: str) -> str:
     payload = orjson.dumps({"k": key, "q": query})
     mac = _mac(payload)
