@@ -40,6 +40,7 @@ class Page:
     number: int | None = None  # page-number strategy: this page's number, from 1
     edges: tuple[Key, Key] | None = None
     bound_to: str = ""
+    public: bool = False  # the items are what clients see (a handler built them from named fields)
 
     @property
     def start_cursor(self) -> str | None:

@@ -81,7 +81,7 @@ def _view(api: ApiDefinition, op, registry: "Registry", settings: "Settings"):
         body = reply.body
         if isinstance(body, Page):
             assert api.envelope is not None, f"{api.name} returns pages but has no envelope"
-            if api.internal_keys:
+            if api.internal_keys and not body.public:
                 body.items = [public(r) for r in body.items]
             body = api.envelope(body, ctx)
         elif api.single is not None and reply.status != 204:

@@ -61,12 +61,14 @@ def matcher(query: dict[str, Any]) -> Callable[[Record], bool] | None:
 
 
 _base_values = itemgetter(*BASE_FIELDS)
+BLOCKS = ("shipping_address", "exemption_metadata")
 
 
-def _project(customer: Record, extend: set[str]) -> Record:
-    """The five base fields, plus exactly the blocks ``extend`` asked for."""
+def _project(customer: Record, blocks: tuple[str, ...]) -> Record:
+    """The five base fields, plus exactly the ``blocks`` asked for (in BLOCKS' order)."""
     shown = dict(zip(BASE_FIELDS, _base_values(customer)))
-    shown.update({block: customer[block] for block in ("shipping_address", "exemption_metadata") if block in extend})
+    for block in blocks:
+        shown[block] = customer[block]
     return shown
 
 
@@ -80,5 +82,7 @@ def list_customers(ctx: Context) -> Page:
                        limit=query["limit"], after=query.get("cursor") or None, count_total=True,
                        bound={k: query.get(k) for k in FILTERS}, after_param="query.cursor")
     extend = _split(query.get("extend", ""))
-    page.items = [_project(c, extend) for c in page.items]
+    blocks = tuple(block for block in BLOCKS if block in extend)
+    page.items = [_project(c, blocks) for c in page.items]
+    page.public = True  # named fields only: no internal key to drop
     return page
