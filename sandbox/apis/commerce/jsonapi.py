@@ -151,7 +151,7 @@ class Graph:
         nothing it links to has changed (see the module's docstring), the others built after
         one ``prefetch`` of their to-one links (and kept if they are seeded records)."""
         seeded = self._seeded_of(kind, records)
-        kept = self._kept(kind, prefix) if seeded is not None else None
+        kept = self._kept(kind, seeded, prefix) if seeded is not None else None
         if seeded is None or kept is None:
             self.prefetch_for(kind, records)
             return [resource(kind, record, self, prefix) for record in records]
@@ -167,21 +167,21 @@ class Graph:
 
     def _seeded_of(self, kind: str, records: list[Record]) -> Collection | None:
         """The seeded collection of ``kind`` if any of ``records`` is one of its records (so
-        the workspace's collections are only asked whether they changed when it may pay)."""
+        the workspace's collections are only asked whether they changed when it may pay).
+        Only a collection held in this process (``store.Collection``) shares its records with
+        the workspace's; a shared store's (Redis) reads are copies, and each get a round trip."""
         name = TYPES[kind].collection
-        if self._seeded is None or name is None:
+        if self._seeded is None or name is None or not isinstance(self._seeded[name], Collection):
             return None
         seeded = self._seeded[name]
         return seeded if any(seeded.get(record["id"]) is record for record in records) else None
 
-    def _kept(self, kind: str, prefix: str) -> dict[str, tuple[Record, Record]] | None:
-        """The kept resource objects of seeded ``kind`` records in this organization, if they
-        may be served (the workspace changed nothing their relationships read), else None."""
-        spec = TYPES[kind]
-        if self._seeded is None or spec.collection is None or not all(self.untouched(c) for c in sorted(spec.reads)):
+    def _kept(self, kind: str, seeded: Collection, prefix: str) -> dict[str, tuple[Record, Record]] | None:
+        """The kept resource objects of ``seeded`` records of type ``kind`` in this organization,
+        if they may be served (the workspace changed nothing their relationships read), else None."""
+        if not all(self.untouched(name) for name in sorted(TYPES[kind].reads)):
             return None
-        by_place = _SEEDED_RESOURCES.setdefault(self._seeded[spec.collection], {})
-        return by_place.setdefault((self.organization_id, prefix), {})
+        return _SEEDED_RESOURCES.setdefault(seeded, {}).setdefault((self.organization_id, prefix), {})
 
 
 @lru_cache(maxsize=65536)
