@@ -424,6 +424,27 @@ def test_checkout_assigns_by_domain_and_normalized_name(client):
     assert jane["relationships"]["business"]["data"] == {"type": "businesses", "id": ACME}
 
 
+def test_a_kept_resource_object_is_not_served_once_what_it_links_to_changes(client):
+    """A seeded business's resource object is kept between reads (jsonapi.Graph.resources); a
+    new customer of it must show in the next read, and only in the workspace that made it."""
+    url, single = f"{B}?o={ORG}&filter[ids]={ACME}", f"{B}/{ACME}?o={ORG}"
+
+    def linked(headers=AUTH) -> tuple[list[str], list[str]]:
+        listed = document(client.get(url, headers=headers))["data"][0]["relationships"]["customers"]["data"]
+        alone = document(client.get(single, headers=headers))["data"]["relationships"]["customers"]["data"]
+        return [c["id"] for c in listed], [c["id"] for c in alone]
+
+    before = linked()
+    assert before[0] == before[1] == [c["id"] for c in store(client, "customers").values(parent=ORG)
+                                      if c["business_id"] == ACME]
+    assert linked() == before  # read again: the kept objects
+    new_customer = checkout(client, "kept@acme.com", "ACME Inc.")["customer"]["id"]
+    after = linked()
+    assert after[0] == after[1] == [*before[0], new_customer]
+    other = client.post("/_sandbox/workspaces", json={"name": "untouched"}).get_json()
+    assert linked({"Authorization": f"Bearer {other['token']}"}) == before
+
+
 def test_checkout_keeps_co_working_companies_apart(client):
     nordlicht, kiez = _business_named(client, "Nordlicht Design GmbH"), _business_named(client, "Kiezküche UG (haftungsbeschränkt)")
     assert checkout(client, "ole@mitte-hub.de", "Nordlicht Design AG")["business"]["id"] == nordlicht

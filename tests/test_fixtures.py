@@ -88,6 +88,17 @@ def test_ids_are_unique_and_the_documented_records_are_there(data):
     assert len(set(names)) == len(names) and sum("acme" in n.lower() for n in names) == 1
 
 
+def test_only_apis_said_to_hold_internal_keys_have_records_with_them(data):
+    """``ApiDefinition.internal_keys`` lets the serving path skip looking for internal keys
+    (leading ``_``): an API said to have none has no record with one, and one said to have
+    them does."""
+    by_name = {api.name: api for api in definitions()}
+    for name, collections in data.items():
+        hidden = [k for records in collections.values() for r in records for k in r if k.startswith("_")]
+        assert bool(hidden) == by_name[name].internal_keys, name
+    assert {n for n, api in by_name.items() if not api.internal_keys} == {"commerce", "payments"}
+
+
 def test_names_and_addresses_vary_like_fakers_own(data):
     customers = data["payments"]["customers"]
     assert len({c["name"] for c in customers}) > 0.9 * len(customers)

@@ -72,6 +72,10 @@ class ApiDefinition:
     prefix: str = ""
     controls: bool = True  # Prefer, latency, rate limits and the journal (engine.controls) apply
     spec: Spec = field(init=False, repr=False)
+    # whether a body may hold internal keys (leading ``_``) to drop: a collection's schema names
+    # one (every stored record obeys its schema, which allows no other keys), or the API has
+    # no collections (its handlers build what they return)
+    internal_keys: bool = field(init=False, repr=False, default=True)
     _handlers: dict[str, Handler] = field(init=False, repr=False, default_factory=dict)
     _record_validators: dict[str, Any] = field(init=False, repr=False, default_factory=dict)
 
@@ -99,7 +103,11 @@ class ApiDefinition:
             missing = [f for f in config.get("order", ["created_at"]) if f not in required]
             if missing:
                 raise SpecError(f"{self.name}: collection {name} is ordered by {missing}, which its schema does not require")
-        self._record_validators = {c: compile_schema(self.spec.collection_schema(c)) for c in self.spec.collections}
+        schemas = [self.spec.collection_schema(c) for c in self.spec.collections]
+        self._record_validators = {c: compile_schema(schema) for c, schema in zip(self.spec.collections, schemas)}
+        self.internal_keys = not schemas or any(
+            schema.get("additionalProperties", True) is not False or any(k.startswith("_") for k in schema["properties"])
+            for schema in schemas)
         return self
 
     def record_problems(self, collection: str, record: Any, where: str) -> list[Detail]:

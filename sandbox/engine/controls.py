@@ -206,8 +206,8 @@ def controlled(api: "ApiDefinition", op: "Operation", registry: "Registry", sett
         validators[0](path_args, this.args, this.headers, this.mimetype, lambda: this.get_data(cache=True))
 
     def answer(this: "Request", workspace: "Workspace | None", path_args: dict[str, str]) -> Response:
-        prefer = this.headers.getlist("Prefer")
-        prefs = parse_prefer(prefer, settings.max_delay_ms) if prefer else NO_PREFERENCES
+        prefs = (parse_prefer(this.headers.getlist("Prefer"), settings.max_delay_ms)  # getlist walks every header
+                 if "HTTP_PREFER" in this.environ else NO_PREFERENCES)
         if workspace is not None:
             delay = prefs.delay if prefs.delay is not None else workspace.delay_ms
             if delay > 0:

@@ -11,6 +11,7 @@ import base64
 import hashlib
 import hmac
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import islice, takewhile
 from typing import Any, Callable, Iterator
 
@@ -24,17 +25,30 @@ _MAC_KEY = b"sandbox-cursor-v1"
 
 @dataclass
 class Page:
-    """One page of a list, with everything any API's envelope may want to show."""
+    """One page of a list, with everything any API's envelope may want to show.
+
+    A keyset page's cursors are encoded when an envelope asks for them (one that shows only
+    the next cursor of a last page asks for none): ``edges`` holds the sort keys of its first
+    and last items and ``bound_to`` the fingerprint of the query they belong to."""
 
     items: list[Record]
     limit: int
     offset: int | None = None
-    start_cursor: str | None = None
-    end_cursor: str | None = None
     has_next: bool = False
     has_previous: bool = False
     total: int | None = None
     number: int | None = None  # page-number strategy: this page's number, from 1
+    edges: tuple[Key, Key] | None = None
+    bound_to: str = ""
+    public: bool = False  # the items are what clients see (a handler built them from named fields)
+
+    @property
+    def start_cursor(self) -> str | None:
+        return encode_cursor(self.edges[0], self.bound_to) if self.edges else None
+
+    @property
+    def end_cursor(self) -> str | None:
+        return encode_cursor(self.edges[1], self.bound_to) if self.edges else None
 
     @property
     def last_number(self) -> int:
@@ -55,6 +69,7 @@ def _mac(payload: bytes) -> bytes:
     return hmac.digest(_MAC_KEY, payload, "sha256")[:8]
 
 
+@lru_cache(maxsize=4096)  # deterministic: the edges of a list's first pages are asked for again and again
 def encode_cursor(key: Key, query: str) -> str:
     payload = orjson.dumps({"k": key, "q": query})
     mac = _mac(payload)
@@ -85,7 +100,7 @@ def decode_cursor(cursor: str, query: str, field: str) -> Key:
     return key
 
 
-def cursor_page(collection: Collection, *, parent: Any = None, match: Callable[[Record], bool] = lambda r: True,
+def cursor_page(collection: Collection, *, parent: Any = None, match: Callable[[Record], bool] | None = None,
                 limit: int, after: str | None = None, before: str | None = None,
                 bound: dict[str, Any] | None = None, descending: bool = False,
                 count_total: bool = False, after_param: str = "query.after",
@@ -97,7 +112,7 @@ def cursor_page(collection: Collection, *, parent: Any = None, match: Callable[[
     because each page starts from the sort key of the previous page's edge item.
     ``lower`` / ``upper`` (inclusive sort keys) narrow the walk to a slice of the order, so a
     range filter on the order's fields costs O(log n + what lies in the range), not O(n);
-    ``match`` still decides each item inside it.
+    ``match`` still decides each item inside it (None: every item matches).
     """
     if after is not None and before is not None:
         raise BadRequest("Give either after or before, not both.",
@@ -112,7 +127,7 @@ def cursor_page(collection: Collection, *, parent: Any = None, match: Callable[[
         items = collection.scan(parent, start, reverse, inclusive)
         if last is not None:
             items = takewhile((lambda i: i[0] >= last) if reverse else (lambda i: i[0] <= last), items)
-        return ((k, r) for k, r in items if match(r))
+        return items if match is None else ((k, r) for k, r in items if match(r))
 
     if before is not None:
         start = decode_cursor(before, query, before_param)
@@ -131,11 +146,11 @@ def cursor_page(collection: Collection, *, parent: Any = None, match: Callable[[
     return Page(
         items=[r for _, r in got],
         limit=limit,
-        start_cursor=encode_cursor(got[0][0], query) if got else None,
-        end_cursor=encode_cursor(got[-1][0], query) if got else None,
         has_next=has_next,
         has_previous=has_previous,
         total=total,
+        edges=(got[0][0], got[-1][0]) if got else None,
+        bound_to=query,
     )
 
 

@@ -1,6 +1,7 @@
 """Spec paths -> one Flask Blueprint per API; one response writer for bodies and errors."""
 from __future__ import annotations
 
+from itertools import repeat
 from typing import TYPE_CHECKING, Any, Callable
 
 import orjson
@@ -23,8 +24,9 @@ if TYPE_CHECKING:
 
 def public(value: Any) -> Any:
     """A stored record as clients see it: internal keys (leading ``_``) dropped. A record
-    without any is served as it is (records are never changed in place), not copied."""
-    if isinstance(value, dict) and any(k[:1] == "_" for k in value):
+    without any is served as it is (records are never changed in place), not copied. The
+    keys are tested in C (``map``), as every record of every page is."""
+    if isinstance(value, dict) and any(map(str.startswith, value, repeat("_"))):
         return {k: v for k, v in value.items() if not k.startswith("_")}
     return value
 
@@ -98,11 +100,12 @@ def _view(api: ApiDefinition, op, registry: "Registry", settings: "Settings"):
         body = reply.body
         if isinstance(body, Page):
             assert api.envelope is not None, f"{api.name} returns pages but has no envelope"
-            body.items = [public(r) for r in body.items]
+            if api.internal_keys and not body.public:
+                body.items = [public(r) for r in body.items]
             body = api.envelope(body, ctx)
         elif api.single is not None and reply.status != 204:
             body = api.single(body, ctx)
-        else:
+        elif api.internal_keys:
             body = public(body)
         if check_response is not None:
             problems = check_response.problems(reply.status, body)
@@ -122,7 +125,8 @@ def _view(api: ApiDefinition, op, registry: "Registry", settings: "Settings"):
     def serve(this: "Request", path_args: dict[str, str]) -> Response:
         check_size(this.content_length, this.query_string)
         workspace = authenticate(op, this, registry, api.name, admin_only=api.admin_only)
-        valid = validate(path_args, this.args, this.headers, this.mimetype, lambda: this.get_data(cache=True))
+        valid = validate(path_args, this.args, this.headers, this.mimetype if op.body_media else "",
+                         lambda: this.get_data(cache=True))
         ctx = Context(api, op, valid, workspace, registry, this)
         if prepare is not None:
             prepare(ctx)

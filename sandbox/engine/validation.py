@@ -172,33 +172,34 @@ def coerce(raw: str, schema: dict[str, Any]) -> Any:
 
 
 class _ParamCheck:
+    """One parameter's check, compiled once; called with the values a request gave (at least one)."""
+
     def __init__(self, param: Parameter, check: bool) -> None:
         self.param = param
+        self.name, self.location, self.required, self.default = param.name, param.location, param.required, param.default
         self.where = f"{param.location}.{param.name}"
         self.validator = compile_schema(param.schema) if check else None
+        # value_details can only object to a string with a format or a number where an integer is asked
+        self.values_checked = "format" in param.schema or "integer" in _types(param.schema)
 
     def __call__(self, values: list[str], out: dict[str, Any], problems: list[Detail]) -> None:
-        param = self.param
-        if not values:
-            if param.required:
-                problems.append(Detail(self.where, "is required"))
-            elif param.default is not None:
-                out[param.name] = param.default
-            return
         if len(values) > 1:
             problems.append(Detail(self.where, "is given more than once"))
             return
         try:
-            value = coerce(values[0], param.schema)
+            value = coerce(values[0], self.param.schema)
         except ValueError as exc:
             problems.append(Detail(self.where, str(exc)))
             return
         if self.validator is not None:
-            found = schema_details(self.validator, value, self.where) or value_details(param.schema, value, self.where)
+            if not self.validator.is_valid(value):  # the details are worked out only for a bad value
+                problems.extend(schema_details(self.validator, value, self.where))
+                return
+            found = value_details(self.param.schema, value, self.where) if self.values_checked else None
             if found:
                 problems.extend(found)
                 return
-        out[param.name] = value
+        out[self.name] = value
 
 
 def _reject_constant(name: str) -> None:
@@ -296,17 +297,22 @@ class RequestValidator:
     def __call__(self, path_args: dict[str, str], query: MultiDict, headers: Any,
                  mimetype: str, raw_body: Callable[[], bytes]) -> ValidRequest:
         problems: list[Detail] = []
-        out: dict[str, dict[str, Any]] = {"path": {}, "query": {}}
-        for check in self.params:
-            location = check.param.location
-            if location == "path":
-                values = [path_args[check.param.name]] if check.param.name in path_args else []
-            elif location == "query":
-                values = query.getlist(check.param.name)
+        out: dict[str, dict[str, Any]] = {"path": {}, "query": {}, "header": {}}
+        for check in self.params:  # in the spec's order, so problems are listed in it
+            name, location = check.name, check.location
+            if location == "query":
+                values = query.getlist(name) if name in query else None
+            elif location == "path":
+                values = [path_args[name]] if name in path_args else None
             else:
-                value = headers.get(check.param.name)
-                values = [] if value is None else [value]
-            check(values, out.setdefault(location, {}), problems)
+                value = headers.get(name)
+                values = None if value is None else [value]
+            if values:
+                check(values, out[location], problems)
+            elif check.required:
+                problems.append(Detail(check.where, "is required"))
+            elif check.default is not None:
+                out[location][name] = check.default
         if self.check and self.known_query is not None:
             problems.extend(Detail(f"query.{name}", "is not a query parameter of this operation")
                             for name in query if name not in self.known_query)

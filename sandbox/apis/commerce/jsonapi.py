@@ -16,6 +16,10 @@ balance; the usual read); a workspace that has gets an index of its own customer
 each business's balances), per request. The to-one links of a page are looked up with one
 ``get_many`` per collection before its resource objects are built (``Graph.prefetch``): with
 Redis one round trip each, not one per record.
+
+A seeded record's resource object is kept too (``Graph.resources``), per organization, and
+served again while the workspace has neither written nor hidden a record of any collection
+its relationships read: it is then exactly what building it again would give.
 """
 from __future__ import annotations
 
@@ -40,6 +44,9 @@ _ENTRY_NAMESPACE = uuid.UUID("9a4b6f0e-3c1d-4e2a-8b7f-5d6c0e1f2a3b")
 ByBusiness = dict[str, list[Record]]  # business id -> its customers (or balances), in the collection's order
 # seeded collection (shared, never written) -> organization id -> index
 _SEEDED_INDEXES: "WeakKeyDictionary[Collection, dict[str, ByBusiness]]" = WeakKeyDictionary()
+# seeded collection -> (organization id, prefix) -> record id -> (the seeded record, its resource object)
+_SEEDED_RESOURCES: "WeakKeyDictionary[Collection, dict[tuple[str, str], dict[str, tuple[Record, Record]]]]" = \
+    WeakKeyDictionary()
 
 
 def _by_business(records: Any) -> ByBusiness:
@@ -71,6 +78,7 @@ class Graph:
         self._customers_by_business: ByBusiness | None = None
         self._balances_by_business: ByBusiness | None = None
         self._known: dict[str, dict[str, Record | None]] = {}  # collection -> id -> record (None: absent)
+        self._untouched: dict[str, bool] = {}  # collection -> the workspace holds its seeded records as they are
 
     def get(self, collection: str, record_id: str | None) -> Record | None:
         if record_id is None:
@@ -119,16 +127,61 @@ class Graph:
             return known
         return list(self.collection("customer_balances").values(parent=business["id"]))  # a business made here
 
+    def untouched(self, name: str) -> bool:
+        """Whether the workspace has neither written nor hidden any seeded record of ``name``."""
+        if name not in self._untouched:
+            own, seeded = self.collection(name), self._seeded
+            self._untouched[name] = seeded is not None and own.written == 0 and len(own) == len(seeded[name])
+        return self._untouched[name]
+
     def _seeded_index(self, name: str, build: Callable[[dict[str, Collection]], ByBusiness]) -> ByBusiness | None:
         """The organization's index of seeded ``name``, built once and kept, if the workspace
         has neither written nor hidden any of them (else None)."""
-        own, seeded = self.collection(name), self._seeded
-        if seeded is None or own.written != 0 or len(own) != len(seeded[name]):
+        if not self.untouched(name):
             return None
+        seeded = self._seeded
+        assert seeded is not None
         by_org = _SEEDED_INDEXES.setdefault(seeded[name], {})
         if self.organization_id not in by_org:
             by_org[self.organization_id] = build(seeded)
         return by_org[self.organization_id]
+
+    def resources(self, kind: str, records: list[Record], prefix: str) -> list[Record]:
+        """The resource objects of ``records`` of type ``kind``: a seeded record's kept one when
+        nothing it links to has changed (see the module's docstring), the others built after
+        one ``prefetch`` of their to-one links (and kept if they are seeded records)."""
+        seeded = self._seeded_of(kind, records)
+        kept = self._kept(kind, seeded, prefix) if seeded is not None else None
+        if seeded is None or kept is None:
+            self.prefetch_for(kind, records)
+            return [resource(kind, record, self, prefix) for record in records]
+        missing = [record for record in records if kept.get(record["id"], (None,))[0] is not record]
+        built: dict[int, Record] = {}
+        if missing:
+            self.prefetch_for(kind, missing)
+            for record in missing:
+                built[id(record)] = made = resource(kind, record, self, prefix)
+                if seeded.get(record["id"]) is record:
+                    kept[record["id"]] = (record, made)
+        return [built[id(record)] if id(record) in built else kept[record["id"]][1] for record in records]
+
+    def _seeded_of(self, kind: str, records: list[Record]) -> Collection | None:
+        """The seeded collection of ``kind`` if any of ``records`` is one of its records (so
+        the workspace's collections are only asked whether they changed when it may pay).
+        Only a collection held in this process (``store.Collection``) shares its records with
+        the workspace's; a shared store's (Redis) reads are copies, and each get a round trip."""
+        name = TYPES[kind].collection
+        if self._seeded is None or name is None or not isinstance(self._seeded[name], Collection):
+            return None
+        seeded = self._seeded[name]
+        return seeded if any(seeded.get(record["id"]) is record for record in records) else None
+
+    def _kept(self, kind: str, seeded: Collection, prefix: str) -> dict[str, tuple[Record, Record]] | None:
+        """The kept resource objects of ``seeded`` records of type ``kind`` in this organization,
+        if they may be served (the workspace changed nothing their relationships read), else None."""
+        if not all(self.untouched(name) for name in sorted(TYPES[kind].reads)):
+            return None
+        return _SEEDED_RESOURCES.setdefault(seeded, {}).setdefault((self.organization_id, prefix), {})
 
 
 @lru_cache(maxsize=65536)
@@ -148,10 +201,12 @@ class Relation:
     many: bool
     resolve: Callable[[Graph, Record], Any]  # -> a record, None, or a list of records
     source: tuple[str, str] | None = None     # a to-one link: (collection, key holding the id)
+    reads: tuple[str, ...] = ()               # the collections ``resolve`` reads
 
 
 def _to_one(kind: str, collection: str, key: str) -> Relation:
-    return Relation(kind, False, lambda graph, record: graph.get(collection, record.get(key)), (collection, key))
+    return Relation(kind, False, lambda graph, record: graph.get(collection, record.get(key)), (collection, key),
+                    (collection,))
 
 
 @dataclass(frozen=True)
@@ -159,12 +214,15 @@ class ResourceType:
     attributes: tuple[str, ...]
     relations: dict[str, Relation]
     self_path: str | None = None  # e.g. "/api/v1/businesses/{id}": the resource has a self link
+    collection: str | None = None  # where its records are stored (None: made from another record)
     values: Callable[[Record], tuple[Any, ...]] = field(init=False, repr=False, compare=False)
+    reads: frozenset[str] = field(init=False, repr=False, compare=False)  # what its relationships read
 
     def __post_init__(self) -> None:
         getter = itemgetter(*self.attributes)
         one = len(self.attributes) == 1  # itemgetter of one key gives the value, not a tuple
         object.__setattr__(self, "values", (lambda record: (getter(record),)) if one else getter)
+        object.__setattr__(self, "reads", frozenset(c for r in self.relations.values() for c in r.reads))
 
 
 _CUSTOMER = {"customer": _to_one("customers", "customers", "customer_id")}
@@ -174,28 +232,35 @@ TYPES: dict[str, ResourceType] = {
          "created_at", "updated_at"),
         {
             "billing_address": _to_one("addresses", "addresses", "billing_address_id"),
-            "customers": Relation("customers", True, lambda g, r: g.customers_of(r)),
-            "customer_balances": Relation("customer-balances", True, lambda g, r: g.balances_of(r)),
+            "customers": Relation("customers", True, lambda g, r: g.customers_of(r), reads=("customers",)),
+            "customer_balances": Relation("customer-balances", True, lambda g, r: g.balances_of(r),
+                                          reads=("customer_balances",)),
             "logo_image": _to_one("images", "images", "logo_image_id"),
             "payment_setup": _to_one("payment-setups", "payment_setups", "payment_setup_id"),
             "custom_entries": Relation("custom-entries", True, lambda g, r: custom_entries(r)),
         },
         self_path="/api/v1/businesses/{id}",
+        collection="businesses",
     ),
     "customers": ResourceType(
         ("first_name", "last_name", "email", "company_name", "created_at", "updated_at"),
-        {"business": _to_one("businesses", "businesses", "business_id")},
+        {"business": _to_one("businesses", "businesses", "business_id")}, collection="customers",
     ),
-    "orders": ResourceType(("number", "status", "currency", "total_amount", "created_at"), _CUSTOMER),
+    "orders": ResourceType(("number", "status", "currency", "total_amount", "created_at"), _CUSTOMER,
+                           collection="orders"),
     "plan-subscriptions": ResourceType(
         ("plan_name", "status", "billing_interval", "price_amount", "currency", "starts_at", "ends_at",
-         "created_at"), _CUSTOMER),
-    "bookings": ResourceType(("title", "status", "starts_at", "ends_at", "created_at"), _CUSTOMER),
-    "addresses": ResourceType(("line1", "line2", "postal_code", "city", "region", "country_code"), {}),
-    "images": ResourceType(("url", "content_type", "width", "height"), {}),
-    "customer-balances": ResourceType(("currency", "balance_amount", "created_at"), {}),
-    "payment-setups": ResourceType(("method", "status", "mandate_reference", "created_at"), {}),
-    "custom-fields": ResourceType(("name", "field_type", "created_at"), {}),
+         "created_at"), _CUSTOMER, collection="plan_subscriptions"),
+    "bookings": ResourceType(("title", "status", "starts_at", "ends_at", "created_at"), _CUSTOMER,
+                             collection="bookings"),
+    "addresses": ResourceType(("line1", "line2", "postal_code", "city", "region", "country_code"), {},
+                              collection="addresses"),
+    "images": ResourceType(("url", "content_type", "width", "height"), {}, collection="images"),
+    "customer-balances": ResourceType(("currency", "balance_amount", "created_at"), {},
+                                      collection="customer_balances"),
+    "payment-setups": ResourceType(("method", "status", "mandate_reference", "created_at"), {},
+                                   collection="payment_setups"),
+    "custom-fields": ResourceType(("name", "field_type", "created_at"), {}, collection="custom_fields"),
     "custom-entries": ResourceType(
         ("value",), {"field": _to_one("custom-fields", "custom_fields", "field_id")}),
 }
@@ -282,8 +347,7 @@ def single(record: Record, ctx: Context) -> Record:
     """A document whose primary data is one resource (the operation's ``x-sandbox.type``)."""
     kind = ctx.op.sandbox["type"]
     graph = _graph(ctx)
-    graph.prefetch_for(kind, [record])
-    body: Record = {"data": resource(kind, record, graph, ctx.api.prefix)}
+    body: Record = {"data": graph.resources(kind, [record], ctx.api.prefix)[0]}
     paths = include_paths(ctx, kind)
     if paths:
         body["included"] = compound(kind, [record], paths, graph, ctx.api.prefix)
@@ -316,8 +380,7 @@ def envelope(page: Page, ctx: Context) -> Record:
     """A document whose primary data is a page of resources, with page links and totals."""
     kind = ctx.op.sandbox["type"]
     graph = _graph(ctx)
-    graph.prefetch_for(kind, page.items)
-    body: Record = {"data": [resource(kind, r, graph, ctx.api.prefix) for r in page.items]}
+    body: Record = {"data": graph.resources(kind, page.items, ctx.api.prefix)}
     paths = include_paths(ctx, kind)
     if paths:
         body["included"] = compound(kind, page.items, paths, graph, ctx.api.prefix)

@@ -1,6 +1,7 @@
 """GET /customers: every filter honoured (AND across parameters, OR within a list)."""
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import Any, Callable
 
 from ...engine.api import Context
@@ -35,8 +36,8 @@ def has_exemption(customer: Record) -> bool:
                for c in customer["exemption_metadata"]["certificates"])
 
 
-def matcher(query: dict[str, Any]) -> Callable[[Record], bool]:
-    """One predicate for the whole query: every given filter must hold."""
+def matcher(query: dict[str, Any]) -> Callable[[Record], bool] | None:
+    """One predicate for the whole query: every given filter must hold (None: no filter given)."""
     tests: list[Callable[[Record], bool]] = []
     if "name" in query:
         tests.append(lambda c: c["name"] == query["name"])
@@ -54,13 +55,20 @@ def matcher(query: dict[str, Any]) -> Callable[[Record], bool]:
         tests.append(lambda c: any(certificate(cert) for cert in c["exemption_metadata"]["certificates"]))
     if "has_exemption" in query:
         tests.append(lambda c: has_exemption(c) == query["has_exemption"])
+    if not tests:
+        return None
     return lambda customer: all(test(customer) for test in tests)
 
 
-def _project(customer: Record, extend: set[str]) -> Record:
-    """The five base fields, plus exactly the blocks ``extend`` asked for."""
-    shown = {k: customer[k] for k in BASE_FIELDS}
-    shown.update({block: customer[block] for block in ("shipping_address", "exemption_metadata") if block in extend})
+_base_values = itemgetter(*BASE_FIELDS)
+BLOCKS = ("shipping_address", "exemption_metadata")
+
+
+def _project(customer: Record, blocks: tuple[str, ...]) -> Record:
+    """The five base fields, plus exactly the ``blocks`` asked for (in BLOCKS' order)."""
+    shown = dict(zip(BASE_FIELDS, _base_values(customer)))
+    for block in blocks:
+        shown[block] = customer[block]
     return shown
 
 
@@ -74,5 +82,7 @@ def list_customers(ctx: Context) -> Page:
                        limit=query["limit"], after=query.get("cursor") or None, count_total=True,
                        bound={k: query.get(k) for k in FILTERS}, after_param="query.cursor")
     extend = _split(query.get("extend", ""))
-    page.items = [_project(c, extend) for c in page.items]
+    blocks = tuple(block for block in BLOCKS if block in extend)
+    page.items = [_project(c, blocks) for c in page.items]
+    page.public = True  # named fields only: no internal key to drop
     return page
