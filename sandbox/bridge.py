@@ -103,21 +103,23 @@ class Bridge:
             if refused[0] == 429:
                 headers.append(("Retry-After", "1"))
         else:
-            inline = self._inline(scope, body) if scope.method in SAFE else None
-            status, headers, data = inline or await self._threaded(scope, body)
+            answer, carried = self._inline(scope, body) if scope.method in SAFE else (None, {})
+            status, headers, data = answer or await self._threaded(scope, body, carried)
         proto.response_bytes(status, headers, data)
 
     def __rsgi_del__(self, loop: Any) -> None:
         self.pool.shutdown(wait=True, cancel_futures=False)
 
-    def _inline(self, scope: Any, body: bytes) -> Answer | None:
-        """The answer, run in this thread; None if the request found it would wait (run it again in a thread)."""
+    def _inline(self, scope: Any, body: bytes) -> tuple[Answer | None, dict[str, Any]]:
+        """The answer, run in this thread; None if the request found it would wait (to run again
+        in a thread, its environ starting with what the run carried over)."""
         with inlined() as this:
             answer = run(self.wsgi, environ_of(scope, body))
-        return None if this.offloaded else answer
+        return (None, this.carried) if this.offloaded else (answer, {})
 
-    def _threaded(self, scope: Any, body: bytes) -> "asyncio.Future[Answer]":
-        return asyncio.get_running_loop().run_in_executor(self.pool, run, self.wsgi, environ_of(scope, body))
+    def _threaded(self, scope: Any, body: bytes, carried: dict[str, Any]) -> "asyncio.Future[Answer]":
+        environ = {**environ_of(scope, body), **carried}
+        return asyncio.get_running_loop().run_in_executor(self.pool, run, self.wsgi, environ)
 
     def _refusal(self, scope: Any) -> tuple[int, str] | None:
         """A head over MAX_HEADERS, a declared body over MAX_BODY (never read, whatever the credentials)."""

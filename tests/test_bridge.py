@@ -190,8 +190,18 @@ def test_a_read_of_an_api_not_made_yet_is_made_in_a_thread_then_read_inline(serv
     assert "exemptions" not in registry.dataset(registry.default.seed, registry.default.scale).made
     threaded = []
     original = served._threaded
-    monkeypatch.setattr(served, "_threaded", lambda scope, body: threaded.append(scope.path) or original(scope, body))
+    monkeypatch.setattr(served, "_threaded", lambda scope, body, carried: threaded.append(scope.path) or original(scope, body, carried))
     target = "/exemptions/customers?corporation_id=corp_123&limit=2"
     first = call(served, "GET", target, AUTH)
     assert first[0] == 200 and threaded == ["/exemptions/customers"]
     assert call(served, "GET", target, AUTH) == first and threaded == ["/exemptions/customers"]
+
+
+def test_a_read_offloaded_after_its_rate_limit_token_was_taken_takes_no_second_one(served, fresh_app):
+    limited = fresh_app.extensions["sandbox"]["registry"].create(rate_limit=2)
+    auth = {"Authorization": f"Bearer {limited.token}"}
+    # the first read of payments makes the workspace's payments overlays: offloaded after admission
+    statuses = [call(served, "GET", "/payments/customers?limit=1", auth)[0] for _ in range(3)]
+    assert statuses == [200, 200, 429]
+    _, _, body = call(served, "GET", "/_sandbox/requests", auth)
+    assert [e["status"] for e in json.loads(body)["data"]] == [429, 200, 200]

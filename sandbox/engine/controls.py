@@ -30,7 +30,7 @@ from flask import Response
 from .auth import authenticate
 from .errors import ApiError, BadRequest, Detail, TooManyRequests
 from .forced import ForcedResponses
-from .inline import Offload, offload
+from .inline import Offload, carry, offload
 from .journal import Journal, redact_query
 from .validation import RequestValidator
 
@@ -61,6 +61,7 @@ class Preferences:
 
 
 NO_PREFERENCES = Preferences()  # a request without a Prefer header (never changed)
+ADMITTED = "sandbox.admitted"   # environ key: the request took its rate-limit token in an inline run
 
 
 def _split_preferences(values: list[str]) -> list[str]:
@@ -213,7 +214,9 @@ def controlled(api: "ApiDefinition", op: "Operation", registry: "Registry", sett
             if delay > 0:
                 offload()  # inline: before anything is counted, the request starts again in a thread, to sleep there
             traffic = traffic_of(workspace, settings)
-            traffic.admit(workspace.rate_limit)
+            if not this.environ.get(ADMITTED):  # offloaded after it was admitted inline: admitted once
+                traffic.admit(workspace.rate_limit)
+                carry(ADMITTED, True)
             if this.method not in SAFE_METHODS:
                 registry.check_room(workspace)
             traffic.sleep(delay, settings.max_delayed)

@@ -21,12 +21,14 @@ class Offload(Exception):
 
 
 class Inline:
-    """One request's run in the event loop's thread; ``offloaded``: it stopped to run in a thread."""
+    """One request's run in the event loop's thread; ``offloaded``: it stopped to run in a thread;
+    ``carried``: environ entries its run again starts with (``carry``)."""
 
-    __slots__ = ("offloaded",)
+    __slots__ = ("offloaded", "carried")
 
     def __init__(self) -> None:
         self.offloaded = False
+        self.carried: dict[str, Any] = {}
 
 
 @contextmanager
@@ -42,6 +44,14 @@ def inlined() -> Iterator[Inline]:
 
 def inline() -> bool:
     return _run.get() is not None
+
+
+def carry(key: str, value: Any) -> None:
+    """Tell the request's run again (if it is offloaded later) what this run already did, in its
+    environ: a rate-limit token taken is not taken twice. A no-op outside an inline run."""
+    run = _run.get()
+    if run is not None:
+        run.carried[key] = value
 
 
 def offload() -> None:
