@@ -31,7 +31,8 @@ serve: $(RUNTIME_STAMP)
 # redis-server is missing, never in CI). `pytest --store redis` runs the whole suite so.
 REDIS_TESTS := tests/test_payments.py tests/test_billing.py tests/test_exemptions.py tests/test_commerce.py \
                tests/test_workspaces.py tests/test_controls.py tests/test_scenarios.py tests/test_hostile.py \
-               tests/test_bad_input.py tests/test_live.py tests/test_kit_control.py
+               tests/test_bad_input.py tests/test_live.py tests/test_kit_control.py \
+               tests/test_bridge.py tests/test_dispatch.py
 
 test: $(TEST_STAMP)
 	mkdir -p reports
