@@ -4,7 +4,7 @@ caches behind those counts never hide a write made through another process.
 
 A read of collections the workspace has not written costs two whatever the API: the
 authentication script (which also returns the workspace's written collections) and the
-journal's MULTI; the records come from the process's copy of the seeded data."""
+journal's append (a script); the records come from the process's copy of the seeded data."""
 from __future__ import annotations
 
 from collections import Counter
@@ -22,7 +22,7 @@ AUTH = {"Authorization": "Bearer sandbox-token"}
 ORG = "5c0a7e1d-2b3f-4c8a-9d6e-1f2a3b4c5d6e"
 BUSINESSES = f"/commerce/api/v1/businesses?o={ORG}"
 # the bench's read of each API on the seeded default workspace -> round trips: authentication
-# (one script) and the journal (one MULTI); no read reaches Redis, every collection is unwritten
+# (one script) and the journal (one script; was a MULTI); no read reaches Redis, every collection is unwritten
 BENCH_READS = {
     "/payments/customers?limit=10": 2,                                         # was 3: + one scan
     "/billing/v1/customers/cus_01h1w8r7s2v4l5m6n7p8j9k0q2/businesses": 2,      # was 4: + the customer, one scan

@@ -296,11 +296,11 @@ class RedisRegistry(Registry):
     def _object(self, wid: str, meta: dict[bytes, bytes], written: list[bytes] | None = None) -> RedisWorkspace:
         """This process's object for workspace ``wid``, made or moved to the stored generation,
         with the collections ``written`` (its ``:written`` set, read with ``meta``) touched."""
-        fields = {k.decode(): v.decode() for k, v in meta.items()}
-        generation = int(fields["generation"])
+        generation = int(meta[b"generation"])
         with self._local_lock:
             workspace = self._local.get(wid)
             if workspace is None:
+                fields = {k.decode(): v.decode() for k, v in meta.items()}
                 scenario = fields["scenario"]
                 workspace = RedisWorkspace(
                     name=fields["name"], token=fields["token"], client_id=fields["client_id"],

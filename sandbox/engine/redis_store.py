@@ -127,6 +127,8 @@ def _escape(part: Any) -> bytes:
 
 
 def _unescape(part: bytes) -> str:
+    if b"\x01" not in part:
+        return part.decode()  # nothing escaped (nearly always): no replace to run
     return part.replace(b"\x01\x01", b"\x00").replace(b"\x01\x02", b"\x01").decode()
 
 
@@ -166,21 +168,18 @@ class RedisUsage:
 
 
 class _Copy:
-    """A seeded collection as stored, held by a process: the JSON of each record by escaped
-    id, and the members of each partition's sorted set (by partition as text, as the sorted
-    set's name has it; None: everything), in Redis's (byte) order."""
+    """A seeded collection as stored, held by a process: its records by id (shared, as the
+    in-memory store's are: never changed in place), and the members of each partition's
+    sorted set (by partition as text, as the sorted set's name has it; None: everything) in
+    Redis's (byte) order, with their keys decoded; ``size``: the bytes of its stored JSON."""
 
-    def __init__(self, records: dict[bytes, bytes], indexes: dict[str | None, list[bytes]]) -> None:
-        self.records, self.indexes = records, indexes
-        self.size = sum(len(field) + len(stored) for field, stored in records.items())
-
-    def get(self, record_id: str) -> Record | None:
-        stored = self.records.get(_escape(record_id))
-        return None if stored is None else orjson.loads(stored)
+    def __init__(self, records: dict[str, Record], indexes: dict[str | None, tuple[list[bytes], list[Key]]],
+                 size: int) -> None:
+        self.records, self.indexes, self.size = records, indexes, size
 
     def scan(self, parent: Any, start: Key | None, reverse: bool, inclusive: bool) -> Iterator[tuple[Key, Record]]:
         """What ``RedisCollection._walk`` reads from Redis, from memory: same keys, same order."""
-        members = self.indexes.get(_partition(parent), [])
+        members, keys = self.indexes.get(_partition(parent), ([], []))
         if start is None:
             i = len(members) - 1 if reverse else 0
         else:
@@ -190,9 +189,10 @@ class _Copy:
             else:
                 i = (bisect.bisect_left if inclusive else bisect.bisect_right)(members, bound)
         step = -1 if reverse else 1
-        while 0 <= i < len(members):
-            member = members[i]
-            yield decode_key(member), orjson.loads(self.records[member.rpartition(b"\x00")[2]])
+        records = self.records
+        while 0 <= i < len(keys):
+            key = keys[i]
+            yield key, records[key[-1]]
             i += step
 
 
@@ -265,16 +265,18 @@ class RedisCollection:
     def _read_copy(self) -> _Copy:
         """This seeded collection read whole (HSCAN in batches); its orderings are made here
         from the records, as ``fill`` made the stored ones."""
-        records = dict(self.client.hscan_iter(self._hash, count=COPY_BATCH))
-        indexes: dict[str | None, list[bytes]] = {}
-        for stored in records.values():
-            record = orjson.loads(stored)
+        stored = dict(self.client.hscan_iter(self._hash, count=COPY_BATCH))  # HSCAN may repeat a field
+        records = {_unescape(field): orjson.loads(text) for field, text in stored.items()}
+        members: dict[str | None, list[bytes]] = {}
+        for record in records.values():
             member = encode_key(self.key(record))
             for part in self._partitions(record):
-                indexes.setdefault(_partition(part), []).append(member)
-        for members in indexes.values():
-            members.sort()
-        return _Copy(records, indexes)
+                members.setdefault(_partition(part), []).append(member)
+        indexes = {}
+        for part, ordered in members.items():
+            ordered.sort()
+            indexes[part] = (ordered, [decode_key(member) for member in ordered])
+        return _Copy(records, indexes, sum(len(field) + len(text) for field, text in stored.items()))
 
     def _index(self, part: Any) -> str:
         return f"{self.prefix}:z" if part is None else f"{self.prefix}:z:{part}"
@@ -304,7 +306,7 @@ class RedisCollection:
             return None
         held = self._held()
         if held is not None:
-            return held.get(record_id)
+            return held.records.get(record_id)
         return self._visible(*self._read(record_id))
 
     def get_many(self, record_ids: Iterable[str]) -> dict[str, Record]:
@@ -314,7 +316,7 @@ class RedisCollection:
             return {}
         held = self._held()
         if held is not None:
-            return {i: r for i, r in ((i, held.get(i)) for i in ids) if r is not None}
+            return {i: held.records[i] for i in ids if i in held.records}
         fields = [_escape(i) for i in ids]
         pipe = self.client.pipeline(transaction=False)
         pipe.hmget(self._hash, fields)
