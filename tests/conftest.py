@@ -35,7 +35,8 @@ MEMORY_ONLY = {
     "tests/test_datacache.py::test_a_cached_data_set_gives_the_bytes_a_fresh_build_gives":
         "with Redis a seeded data set is read from Redis once written there, not from the disk cache",
     "tests/test_workspaces.py::test_distinct_data_sets_are_bounded_and_unused_ones_are_dropped":
-        "with Redis seeded data sets live in Redis, shared, not in the process (max_datasets bounds a process)",
+        "with Redis seeded data sets live in Redis, shared; each process keeps copies of the collections it reads, "
+        "bounded by their size (redis_store), not by max_datasets",
 }
 
 

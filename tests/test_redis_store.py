@@ -1,13 +1,14 @@
 """RedisCollection behaves as store.Collection: the same random writes to an overlay over
 the same base give the same reads, scans (every start, both ways, inclusive or not) and
-counts, and a failed transaction puts every record back (a real redis-server)."""
+counts, and a failed transaction puts every record back (a real redis-server). An overlay
+nothing has written reads the same from the process's copy of its seeded base as from Redis."""
 from __future__ import annotations
 
 import random
 
 import pytest
 
-from sandbox.engine.redis_store import RedisCollection, RedisUsage, connect, decode_key, encode_key
+from sandbox.engine.redis_store import _HELD, RedisCollection, _Held, RedisUsage, connect, decode_key, encode_key
 from sandbox.engine.store import Collection, Usage, Workspace
 
 from .conftest import namespace
@@ -28,16 +29,18 @@ def record(rng: random.Random, record_id: str) -> dict:
     return {"id": record_id, "at": at, "group": rng.choice(["g1", "g2", "g:3"]), "n": rng.randint(0, 9)}
 
 
-def pair(client, rng: random.Random):
-    """A memory and a Redis overlay over equal bases of 40 records."""
+def pair(client, rng: random.Random, frozen: bool = False):
+    """A memory and a Redis overlay over equal bases of 40 records (``frozen``: the Redis base
+    is a stored seeded one, read from the process's copy while the overlay is untouched)."""
     seeded = [record(rng, f"r{i}") for i in range(40)] + [record(rng, "r\x00x"), record(rng, "r\x01")]
     base = Collection("things", ORDER, PARENT)
     base.fill(seeded)
     prefix = f"{namespace()}:things"
     redis_base = RedisCollection(client, "things", ORDER, PARENT, f"{prefix}:base")
     redis_base.fill(seeded)
+    redis_base.frozen = frozen
     usage = RedisUsage(client, f"{prefix}:usage")
-    return base.overlay(Usage()), redis_base.overlay(f"{prefix}:own", usage, f"{prefix}:keys")
+    return base.overlay(Usage()), redis_base.overlay(f"{prefix}:own", usage, f"{prefix}:keys", f"{prefix}:written")
 
 
 def same_reads(memory: Collection, redis_: RedisCollection, ids: list[str]) -> None:
@@ -82,6 +85,38 @@ def test_random_writes_read_the_same_in_both_stores(client):
             same_reads(memory, redis_, ids)
     same_reads(memory, redis_, ids)
     assert redis_._usage.records == memory.written
+
+
+def test_an_untouched_overlay_reads_its_seeded_copy_the_same_and_a_write_marks_it(client):
+    memory, redis_ = pair(client, random.Random(11), frozen=True)
+    ids = [f"r{i}" for i in range(45)] + ["r\x00x", "r\x01"]
+    same_reads(memory, redis_, ids)
+    assert redis_._base._hash in _HELD._copies and not redis_.touched  # read from the copy
+    assert client.smembers(redis_._written_key) == set()
+    changed = {**memory.get("r3"), "n": 42}
+    memory.put(changed)
+    redis_.put(changed)
+    assert redis_.touched and client.smembers(redis_._written_key) == {redis_.prefix.encode()}
+    same_reads(memory, redis_, ids)
+    # another process's object for the same overlay reads the seeded copy until the registry
+    # touches it from the workspace's :written set (tests/test_redis_round_trips.py, end to end)
+    other = RedisCollection(client, "things", ORDER, PARENT, redis_.prefix, redis_._base)
+    assert other.get("r3") == memory._base.get("r3") != changed
+    other.touched = True
+    same_reads(memory, other, ids)
+
+
+def test_a_process_keeps_copies_up_to_its_limit_and_reads_a_dropped_one_again(client):
+    held = _Held(limit=1)  # every copy is over it: only the last one read is kept
+    memory, redis_ = pair(client, random.Random(5), frozen=True)
+    _, other = pair(client, random.Random(6), frozen=True)
+    first = held.of(redis_._base)
+    assert list(first.records) and held.of(redis_._base) is first
+    held.of(other._base)
+    assert list(held._copies) == [other._base._hash]
+    again = held.of(redis_._base)
+    assert again is not first and again.records == first.records and again.indexes == first.indexes
+    assert [r for _, r in again.scan("g1", None, False, False)] == list(memory._base.values("g1"))
 
 
 def test_a_failed_transaction_puts_every_record_back(client):

@@ -9,7 +9,9 @@ Keys (``<ns>`` is ``Settings.store_namespace``):
   ``<ns>:used`` last use of each expiring workspace (a sorted set, for idle expiry).
 - ``<ns>:w:<id>:usage`` and ``<ns>:usage``: records written (the 507 limits);
   ``:state`` its id sequence and clock; ``:lock`` the write lock; ``:bucket``, ``:asleep``,
-  ``:journal`` its request state (``redis_traffic``).
+  ``:journal`` its request state (``redis_traffic``); ``:written`` the prefixes of the
+  collections its generation has written (the others are read from each process's copy of
+  the seeded data, ``redis_store``), returned by the authentication script.
 - ``<ns>:d:<id>:<generation>:...`` what it wrote (``redis_store``); a reset starts a new
   generation (O(1)) and unlinks the old one's keys.
 - ``sandbox-base:<data set key>:...`` the seeded data of one API for a (seed, scale),
@@ -41,7 +43,7 @@ from .datacache import dataset_key
 from .errors import Conflict, Detail, Unauthorized, Unavailable
 from .redis_store import RedisCollection, RedisUsage, connect
 from .redis_traffic import RedisTraffic
-from .store import ByApi, Workspace
+from .store import ByApi, Workspace, made_collections
 from .workspaces import MEMBER_SUFFIX, TOKEN_LIFETIME, Dataset, Registry
 
 if TYPE_CHECKING:
@@ -84,10 +86,10 @@ if #meta == 0 then return false end
 local last = redis.call('ZSCORE', ns .. ':used', ref)
 local idle = tonumber(ARGV[4])
 if last and idle > 0 and tonumber(ARGV[3]) - tonumber(last) > idle then
-  return {ref, member, 'expired', meta}
+  return {ref, member, 'expired', meta, {}}
 end
 if last then redis.call('ZADD', ns .. ':used', ARGV[3], ref) end
-return {ref, member, last or '', meta}
+return {ref, member, last or '', meta, redis.call('SMEMBERS', ns .. ':w:' .. ref .. ':written')}
 """
 
 _REMOVE = """
@@ -104,7 +106,7 @@ if meta[2] then
 end
 if meta[3] then drop(ns .. ':client:' .. meta[3], wid) end
 redis.call('ZREM', ns .. ':used', wid)
-redis.call('UNLINK', key, key .. ':state', key .. ':bucket', key .. ':journal', key .. ':asleep')
+redis.call('UNLINK', key, key .. ':state', key .. ':bucket', key .. ':journal', key .. ':asleep', key .. ':written')
 return 1
 """
 
@@ -119,8 +121,9 @@ redis.call('SET', KEYS[2], 0)
 return n
 """
 
+# KEYS: the workspace's metadata, its state, its written collections
 _NEXT_GENERATION = """
-redis.call('DEL', KEYS[2])
+redis.call('DEL', KEYS[2], KEYS[3])
 return redis.call('HINCRBY', KEYS[1], 'generation', 1)
 """
 
@@ -137,13 +140,30 @@ class RedisWorkspace(Workspace):
     registry: "RedisRegistry | None" = field(default=None, repr=False)
     registered: bool = field(default=False, repr=False)
     _loaded: tuple[Any, datetime] | None = field(default=None, repr=False)
+    _written: set[str] = field(default_factory=set, repr=False)  # prefixes of the collections written
 
     def cover(self, base: Dataset) -> None:
         assert self.registry is not None
         prefix = self.registry.data_prefix(self.wid, self.generation)
-        self.collections = ByApi(base, lambda api: self._journaled(
-            {name: coll.overlay(f"{prefix}:{api}:{name}", self.usage, f"{prefix}:keys")  # type: ignore[call-arg]
-             for name, coll in base[api].items()}))
+        written = self.registry.key("w", self.wid, "written")
+        self._written = set()
+        self.collections = ByApi(base, lambda api: self._journaled(self._touched(
+            {name: coll.overlay(f"{prefix}:{api}:{name}", self.usage, f"{prefix}:keys", written)  # type: ignore[call-arg]
+             for name, coll in base[api].items()})))
+
+    def touch(self, written: list[bytes]) -> None:
+        """Mark the collections named in its ``:written`` set (prefixes, generation included:
+        another generation's names none) as read from Redis from now on: those made, and those
+        made later (an API's overlays are made when it is first read)."""
+        self._written |= {p.decode() for p in written}
+        if self._written:
+            self._touched({c.prefix: c for c in made_collections(self.collections)})  # type: ignore[attr-defined]
+
+    def _touched(self, collections: dict[str, Any]) -> dict[str, Any]:
+        for collection in collections.values():
+            if collection.prefix in self._written:
+                collection.touched = True
+        return collections
 
     def restart_ids(self, salt: str = "") -> None:
         super().restart_ids(salt)
@@ -279,13 +299,14 @@ class RedisRegistry(Registry):
         with self._local_lock:
             self._local[workspace.wid] = workspace
 
-    def _object(self, wid: str, meta: dict[bytes, bytes]) -> RedisWorkspace:
-        """This process's object for workspace ``wid``, made or moved to the stored generation."""
-        fields = {k.decode(): v.decode() for k, v in meta.items()}
-        generation = int(fields["generation"])
+    def _object(self, wid: str, meta: dict[bytes, bytes], written: list[bytes] | None = None) -> RedisWorkspace:
+        """This process's object for workspace ``wid``, made or moved to the stored generation,
+        with the collections ``written`` (its ``:written`` set, read with ``meta``) touched."""
+        generation = int(meta[b"generation"])
         with self._local_lock:
             workspace = self._local.get(wid)
             if workspace is None:
+                fields = {k.decode(): v.decode() for k, v in meta.items()}
                 scenario = fields["scenario"]
                 workspace = RedisWorkspace(
                     name=fields["name"], token=fields["token"], client_id=fields["client_id"],
@@ -301,6 +322,8 @@ class RedisRegistry(Registry):
             if workspace.generation != generation:
                 workspace.generation = generation
                 workspace.cover(self.dataset(workspace.seed, workspace.scale))
+            if written:
+                workspace.touch(written)
         return workspace
 
     def _name_taken(self, name: str) -> bool:
@@ -313,7 +336,8 @@ class RedisRegistry(Registry):
     def _start_over(self, workspace: Workspace) -> None:
         assert isinstance(workspace, RedisWorkspace)
         old = self.data_prefix(workspace.wid, workspace.generation)
-        generation = self._next_generation(keys=[self.key("w", workspace.wid), self.key("w", workspace.wid, "state")])
+        generation = self._next_generation(keys=[self.key("w", workspace.wid), self.key("w", workspace.wid, "state"),
+                                                 self.key("w", workspace.wid, "written")])
         self._release_script(keys=[f"{old}:keys", workspace.usage.key, self.usage.key])  # type: ignore[attr-defined]
         workspace.generation = int(generation)
         workspace.cover(self.dataset(workspace.seed, workspace.scale))
@@ -352,11 +376,14 @@ class RedisRegistry(Registry):
     # -- id sequence and clock of a write ------------------------------------------------
 
     def load_state(self, workspace: RedisWorkspace) -> None:
-        """Holding its write lock: the workspace's generation, id sequence and clock as stored."""
+        """Holding its write lock: the workspace's generation, id sequence, clock and written
+        collections as stored (another process may have written since this request's
+        authentication)."""
         pipe = self.client.pipeline(transaction=False)
         pipe.hget(self.key("w", workspace.wid), "generation")
         pipe.get(self.key("w", workspace.wid, "state"))
-        generation, state = pipe.execute()
+        pipe.smembers(self.key("w", workspace.wid, "written"))
+        generation, state, written = pipe.execute()
         if workspace.registered:
             if generation is None:
                 raise Unauthorized("The bearer token is not valid (unknown or expired).",
@@ -364,6 +391,7 @@ class RedisRegistry(Registry):
             if int(generation) != workspace.generation:
                 workspace.generation = int(generation)
                 workspace.cover(self.dataset(workspace.seed, workspace.scale))
+        workspace.touch(list(written))
         if state is None:
             Workspace.restart_ids(workspace)
             workspace._last_now = _NO_TIME
@@ -390,8 +418,8 @@ class RedisRegistry(Registry):
         self._seen.token = None
         if not found:
             return None
-        wid, member, last, flat = found
-        workspace = self._object(wid.decode(), dict(zip(flat[::2], flat[1::2])))
+        wid, member, last, flat, written = found
+        workspace = self._object(wid.decode(), dict(zip(flat[::2], flat[1::2])), written)
         if last == b"expired":
             self._remove(workspace)
             self._release(workspace)

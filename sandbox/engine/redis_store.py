@@ -13,12 +13,26 @@ merges the two walks by key, leaving hidden ids out inside the script. Each writ
 read of the record (own, hidden, base) and one MULTI; every key a workspace generation
 creates is listed in a set, so dropping a generation unlinks exactly its keys.
 
+A seeded collection never changes once stored, so each process reads it whole once, on
+first use, and keeps it (``_Copy``: the stored JSON by id and the sorted members of each
+partition, ordered by bytes as Redis orders them; ``HELD_BYTES`` of them at most, the least
+recently used dropped, to be read again if needed). An overlay that nothing has written is
+read from that copy without a round trip. Whether anything has: each write adds the
+overlay's prefix to its workspace's set of written collections in the write's MULTI
+(``written_key``), and the registry marks the overlays of that set ``touched`` from the
+request's authentication (the same script) and again under a write's lock, so a write made
+through any process is seen by the next request anywhere. A touched overlay is read from
+Redis, as before.
+
 Redis down or restarting surfaces as ``errors.Unavailable`` (503) from every command
 (``Client``): sockets time out, nothing hangs, and the next request reconnects.
 """
 from __future__ import annotations
 
+import bisect
 import heapq
+import threading
+from collections import OrderedDict
 from itertools import repeat
 from typing import Any, Iterable, Iterator
 
@@ -36,6 +50,8 @@ CONNECT_TIMEOUT = 1.0
 FIRST_CHUNK = 32         # members read by a scan's first round trip; doubled each time after
 MAX_CHUNK = 1024
 FILL_BATCH = 5000        # records written per pipeline when a seeded data set is stored
+COPY_BATCH = 2000        # records read per HSCAN when a process copies a seeded collection
+HELD_BYTES = 512 * 2**20  # stored JSON of seeded collections a process keeps copies of
 
 # chunk(sorted set, hash, hidden set or '', from, to, count, reverse): {members read, the
 # last of them, [member, record, ...] of those not hidden}
@@ -111,6 +127,8 @@ def _escape(part: Any) -> bytes:
 
 
 def _unescape(part: bytes) -> str:
+    if b"\x01" not in part:
+        return part.decode()  # nothing escaped (nearly always): no replace to run
     return part.replace(b"\x01\x01", b"\x00").replace(b"\x01\x02", b"\x01").decode()
 
 
@@ -121,6 +139,10 @@ def encode_key(key: Key) -> bytes:
 
 def decode_key(member: bytes) -> Key:
     return tuple(_unescape(part) for part in member.split(b"\x00"))
+
+
+def _partition(part: Any) -> str | None:
+    return None if part is None else str(part)
 
 
 def _first(item: tuple[Key, Record]) -> Key:
@@ -145,6 +167,65 @@ class RedisUsage:
             self.parent.add(n, pipe)
 
 
+class _Copy:
+    """A seeded collection as stored, held by a process: its records by id (shared, as the
+    in-memory store's are: never changed in place), and the members of each partition's
+    sorted set (by partition as text, as the sorted set's name has it; None: everything) in
+    Redis's (byte) order, with their keys decoded; ``size``: the bytes of its stored JSON."""
+
+    def __init__(self, records: dict[str, Record], indexes: dict[str | None, tuple[list[bytes], list[Key]]],
+                 size: int) -> None:
+        self.records, self.indexes, self.size = records, indexes, size
+
+    def scan(self, parent: Any, start: Key | None, reverse: bool, inclusive: bool) -> Iterator[tuple[Key, Record]]:
+        """What ``RedisCollection._walk`` reads from Redis, from memory: same keys, same order."""
+        members, keys = self.indexes.get(_partition(parent), ([], []))
+        if start is None:
+            i = len(members) - 1 if reverse else 0
+        else:
+            bound = encode_key(start)
+            if reverse:
+                i = (bisect.bisect_right if inclusive else bisect.bisect_left)(members, bound) - 1
+            else:
+                i = (bisect.bisect_left if inclusive else bisect.bisect_right)(members, bound)
+        step = -1 if reverse else 1
+        records = self.records
+        while 0 <= i < len(keys):
+            key = keys[i]
+            yield key, records[key[-1]]
+            i += step
+
+
+class _Held:
+    """The copies a process keeps, by the seeded collection's hash (its name says which data
+    set: same name, same records), the least recently used dropped past ``limit`` bytes."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._copies: OrderedDict[str, _Copy] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def of(self, collection: "RedisCollection") -> _Copy:
+        name = collection._hash
+        with self._lock:
+            copy = self._copies.get(name)
+            if copy is not None:
+                self._copies.move_to_end(name)
+                return copy
+        copy = collection._read_copy()  # not holding the lock: other collections' reads go on
+        with self._lock:
+            if name not in self._copies:
+                self._copies[name] = copy
+                self._size += copy.size
+                while self._size > self.limit and len(self._copies) > 1:
+                    self._size -= self._copies.popitem(last=False)[1].size
+            return copy
+
+
+_HELD = _Held(HELD_BYTES)
+
+
 class RedisCollection:
     """``store.Collection`` kept in Redis under ``prefix`` (see the module's docstring)."""
 
@@ -153,7 +234,7 @@ class RedisCollection:
 
     def __init__(self, client: Client, name: str, order: tuple[str, ...], parent_field: str | None, prefix: str,
                  base: "RedisCollection | None" = None, usage: RedisUsage | None = None,
-                 keys_set: str | None = None) -> None:
+                 keys_set: str | None = None, written_key: str | None = None) -> None:
         self.client = client
         self.name, self.order, self.parent_field = name, order, parent_field
         self.prefix = prefix
@@ -161,15 +242,41 @@ class RedisCollection:
         self._base = base
         self._usage = usage
         self._keys_set = keys_set  # where every key this collection creates is listed
+        self._written_key = written_key  # the workspace's set of the overlays written (their prefixes)
+        self.touched = False  # an overlay that may differ from its base: read from Redis, not the copy
         self._chunk = client.register_script(_CHUNK)
         self._first_chunks = client.register_script(_FIRST_CHUNKS)
         self.journal: Journal | None = None
         self.frozen = False  # a seeded data set, stored and never written again: its size is kept
         self._length: int | None = None
 
-    def overlay(self, prefix: str, usage: RedisUsage, keys_set: str) -> "RedisCollection":
+    def overlay(self, prefix: str, usage: RedisUsage, keys_set: str, written_key: str) -> "RedisCollection":
         """An empty copy-on-write view of this collection under ``prefix``."""
-        return RedisCollection(self.client, self.name, self.order, self.parent_field, prefix, self, usage, keys_set)
+        return RedisCollection(self.client, self.name, self.order, self.parent_field, prefix, self, usage, keys_set,
+                               written_key)
+
+    def _held(self) -> _Copy | None:
+        """The process's copy to read instead of Redis: a seeded collection's, or its base's
+        for an overlay nothing has written; None when Redis must be asked."""
+        if self._base is not None:
+            return None if self.touched else self._base._held()
+        return _HELD.of(self) if self.frozen else None
+
+    def _read_copy(self) -> _Copy:
+        """This seeded collection read whole (HSCAN in batches); its orderings are made here
+        from the records, as ``fill`` made the stored ones."""
+        stored = dict(self.client.hscan_iter(self._hash, count=COPY_BATCH))  # HSCAN may repeat a field
+        records = {_unescape(field): orjson.loads(text) for field, text in stored.items()}
+        members: dict[str | None, list[bytes]] = {}
+        for record in records.values():
+            member = encode_key(self.key(record))
+            for part in self._partitions(record):
+                members.setdefault(_partition(part), []).append(member)
+        indexes = {}
+        for part, ordered in members.items():
+            ordered.sort()
+            indexes[part] = (ordered, [decode_key(member) for member in ordered])
+        return _Copy(records, indexes, sum(len(field) + len(text) for field, text in stored.items()))
 
     def _index(self, part: Any) -> str:
         return f"{self.prefix}:z" if part is None else f"{self.prefix}:z:{part}"
@@ -197,6 +304,9 @@ class RedisCollection:
     def get(self, record_id: str) -> Record | None:
         if not isinstance(record_id, str):
             return None
+        held = self._held()
+        if held is not None:
+            return held.records.get(record_id)
         return self._visible(*self._read(record_id))
 
     def get_many(self, record_ids: Iterable[str]) -> dict[str, Record]:
@@ -204,6 +314,9 @@ class RedisCollection:
         ids = list(dict.fromkeys(i for i in record_ids if isinstance(i, str)))
         if not ids:
             return {}
+        held = self._held()
+        if held is not None:
+            return {i: held.records[i] for i in ids if i in held.records}
         fields = [_escape(i) for i in ids]
         pipe = self.client.pipeline(transaction=False)
         pipe.hmget(self._hash, fields)
@@ -226,6 +339,8 @@ class RedisCollection:
     def __len__(self) -> int:
         if self._length is not None:
             return self._length
+        if self._base is not None and not self.touched:
+            return len(self._base)
         if self._base is None:
             length = self.client.zcard(self._index(None))
             if self.frozen:
@@ -240,6 +355,8 @@ class RedisCollection:
 
     @property
     def written(self) -> int:
+        if self._base is not None and not self.touched:
+            return 0
         return self.client.hlen(self._hash)
 
     def differs(self, record: Record) -> bool:
@@ -274,6 +391,9 @@ class RedisCollection:
              inclusive: bool = False) -> Iterator[tuple[Key, Record]]:
         """(key, record) in order (or reverse) from ``start``, own writes merged with the base
         (whose first chunk is read with this collection's, in one round trip)."""
+        held = self._held()
+        if held is not None:
+            return held.scan(parent, start, reverse, inclusive)
         bounds = self._bounds(start, reverse, inclusive)
         if self._base is None:
             return self._walk(self._index(parent), None, bounds, reverse)
@@ -307,6 +427,7 @@ class RedisCollection:
     def _change(self, record_id: str, new: Record | None) -> Record | None:
         """Delete ``record_id`` and, with ``new``, put it: one read and one MULTI.
         Returns the record seen before."""
+        self.touched = True  # from now on this process reads it from Redis
         own, hidden, base = self._read(record_id)
         before = self._visible(own, hidden, base)
         if self.journal is not None:
@@ -330,6 +451,8 @@ class RedisCollection:
                 grow += 1
         if self._usage is not None:
             self._usage.add(grow, pipe)
+        if self._written_key is not None:
+            pipe.sadd(self._written_key, self.prefix)
         pipe.execute()
         return before
 

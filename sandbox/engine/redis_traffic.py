@@ -1,6 +1,7 @@
 """A workspace's request state in Redis, shared by every worker and replica: its rate-limit
 bucket (a Lua token bucket on the server's clock), how many of its requests are delayed,
-and its request journal (LPUSH + LTRIM, newest first)."""
+and its request journal (LPUSH + LTRIM in one script, newest first: one command and one
+reply per request, where a MULTI of the two sends four and parses four)."""
 from __future__ import annotations
 
 from typing import Any
@@ -32,18 +33,22 @@ return {taken, string.format('%.17g', tokens)}
 """
 
 
+_APPEND = """
+redis.call('LPUSH', KEYS[1], ARGV[1])
+redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[2]) - 1)
+"""
+
+
 class RedisJournal(Journal):
     """``journal.Journal`` kept in a Redis list of JSON entries."""
 
     def __init__(self, client: Client, key: str, size: int) -> None:
         super().__init__(size)
         self._client, self._key = client, key
+        self._append_script = client.register_script(_APPEND)
 
     def _append(self, entry: dict[str, Any]) -> None:
-        pipe = self._client.pipeline(transaction=True)
-        pipe.lpush(self._key, orjson.dumps(entry))
-        pipe.ltrim(self._key, 0, self.size - 1)
-        pipe.execute()
+        self._append_script(keys=[self._key], args=[orjson.dumps(entry), self.size])
 
     def _newest_first(self) -> list[dict[str, Any]]:
         return [orjson.loads(e) for e in self._client.lrange(self._key, 0, self.size - 1)]
