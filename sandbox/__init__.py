@@ -71,9 +71,9 @@ def render_error(app: Flask, path: str, error: ApiError) -> Response:
 def answer_error(apis, this: Request, error: Exception) -> Response:
     """The answer to ``error``, raised while answering ``this``, in the shape of its path's API:
     the one place errors become answers (Flask's error handlers and ``dispatch`` call it)."""
-    api = _api_for_path(apis, this.path)
     if isinstance(error, Offload):
         return Response(status=503)  # never sent: the server runs the request again in a thread
+    api = _api_for_path(apis, this.path)
     if isinstance(error, ApiError):
         return error_response(api, error)
     if isinstance(error, HTTPException):

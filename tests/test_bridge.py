@@ -15,6 +15,7 @@ from sandbox.bridge import Bridge, environ_of, refuser
 from sandbox.engine.validation import MAX_BODY
 
 from .conftest import AUTH
+from .test_jsonapi import ORG
 from .test_hostile import _api_of, assert_error_shape
 
 
@@ -83,8 +84,9 @@ def served(fresh_app):
 
 def test_an_answer_is_the_apps_own_byte_for_byte(served, fresh_app):
     client = fresh_app.test_client()
-    for target in ("/payments/customers?limit=3", "/billing/v1/customers", "/exemptions/corporations",
-                   "/commerce/api/v1/organizations", "/payments/customers?limit=0", "/nowhere"):
+    for target in ("/payments/customers?limit=3", "/billing/v1/customers/cus_01h1w8r7s2v4l5m6n7p8j9k0q2/businesses",
+                   "/exemptions/customers?corporation_id=corp_123&limit=2", f"/commerce/api/v1/businesses?o={ORG}",
+                   "/payments/customers?limit=0", "/nowhere"):
         status, headers, body = call(served, "GET", target, AUTH)
         expected = client.get(target, headers=AUTH)
         assert (status, body) == (expected.status_code, expected.get_data())

@@ -11,7 +11,7 @@ from .conftest import AUTH
 
 ORIGIN = {"Origin": "http://docs.example"}
 READS = ["/payments/customers?limit=3", "/payments/customers?limit=0", "/billing/v1/customers/cus_01h1w8r7s2v4l5m6n7p8j9k0q2/businesses",
-         "/exemptions/customers?corporation_id=corp_123&limit=2", "/commerce/api/v1/organizations",
+         "/exemptions/customers?corporation_id=corp_123&limit=2", "/commerce/api/v1/businesses?o=5c0a7e1d-2b3f-4c8a-9d6e-1f2a3b4c5d6e&include=customers",
          "/commerce/api/v1/businesses?sort=colour", "/_sandbox/workspace", "/payments/customers/nope"]
 
 

@@ -34,7 +34,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 import orjson
 import redis
@@ -147,9 +147,14 @@ class RedisWorkspace(Workspace):
         prefix = self.registry.data_prefix(self.wid, self.generation)
         written = self.registry.key("w", self.wid, "written")
         self._written = set()
-        self.collections = ByApi(base, lambda api: self._journaled(self._touched(
-            {name: coll.overlay(f"{prefix}:{api}:{name}", self.usage, f"{prefix}:keys", written)  # type: ignore[call-arg]
-             for name, coll in base[api].items()})))
+
+        def overlays(api: str) -> dict[str, Any]:
+            made = {name: coll.overlay(f"{prefix}:{api}:{name}", self.usage, f"{prefix}:keys", written)  # type: ignore[call-arg]
+                    for name, coll in base[api].items()}
+            self._mark_written(made.values())
+            return self._journaled(made)
+
+        self.collections = ByApi(base, overlays)
 
     def touch(self, written: list[bytes]) -> None:
         """Mark the collections named in its ``:written`` set (prefixes, generation included:
@@ -157,13 +162,12 @@ class RedisWorkspace(Workspace):
         made later (an API's overlays are made when it is first read)."""
         self._written |= {p.decode() for p in written}
         if self._written:
-            self._touched({c.prefix: c for c in made_collections(self.collections)})  # type: ignore[attr-defined]
+            self._mark_written(made_collections(self.collections))
 
-    def _touched(self, collections: dict[str, Any]) -> dict[str, Any]:
-        for collection in collections.values():
+    def _mark_written(self, collections: Iterable[Any]) -> None:
+        for collection in collections:
             if collection.prefix in self._written:
                 collection.touched = True
-        return collections
 
     def restart_ids(self, salt: str = "") -> None:
         super().restart_ids(salt)

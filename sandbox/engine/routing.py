@@ -118,7 +118,7 @@ def _view(api: ApiDefinition, op, registry: "Registry", settings: "Settings"):
             return serve(this, path_args)
         except ApiError as error:
             if shape is None:
-                raise  # rendered once, in the API's shape (create_app's error handler)
+                raise  # rendered once, in the API's shape (answer_error)
             status, body = shape(error)  # the operation's own shape (x-sandbox: {errors: ...})
             return json_response(body, status, error.headers)
 
