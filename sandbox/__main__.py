@@ -103,13 +103,13 @@ def main(argv: list[str] | None = None) -> int:
               "would hold its own data (give --store redis://HOST:PORT, or serve with --workers 1)", file=sys.stderr)
         return 2
     try:
-        sock = bind(args.host, args.port)  # before the seconds of seeding: a taken port is said at once
+        socks = bind(args.host, args.port, args.workers)  # before the seconds of seeding: a taken port is said at once
     except PortInUse as error:
         print(f"sandbox: {error} (is another server using port {args.port}? choose one with --port)",
               file=sys.stderr)
         return 2
     sys.stdout.flush()
-    return serve(settings, sock, f"http://{args.host}:{args.port}", threads=args.threads, workers=args.workers,
+    return serve(settings, socks, f"http://{args.host}:{args.port}", threads=args.threads, workers=args.workers,
                  access_log=args.access_log)
 
 

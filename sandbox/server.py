@@ -47,18 +47,31 @@ class PortInUse(OSError):
     """The address is taken (or cannot be bound): said at once, before the app is built."""
 
 
-def bind(host: str, port: int) -> socket.socket:
-    """A listening socket on ``host:port``; PortInUse if another process holds it.
+def bind(host: str, port: int, count: int = 1) -> list[socket.socket]:
+    """``count`` listening sockets on ``host:port``, one per worker; PortInUse if another process
+    holds the port.
 
-    Bound without SO_REUSEPORT, so a second sandbox (granian binds with it) cannot share the port."""
+    One socket is bound without SO_REUSEPORT, so no other process can share the port. Several
+    are bound with it, so the kernel spreads connections over the workers: a socket shared by
+    every worker would not (the first worker awake takes every connection waiting, all 8 of a
+    benchmark's, and the others idle). The port is first bound once without SO_REUSEPORT, so a
+    second sandbox (or any server) already on it is said at once; a process of the same user
+    binding it with SO_REUSEPORT later could still join, which no sandbox does."""
     try:
         family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
-        sock = socket.create_server((host, port), family=family, backlog=BACKLOG)
+        first = socket.create_server((host, port), family=family, backlog=BACKLOG)
+        if count > 1:
+            port = first.getsockname()[1]  # port 0: the one the kernel chose, for every worker
+            first.close()
+            socks = [socket.create_server((host, port), family=family, backlog=BACKLOG, reuse_port=True)
+                     for _ in range(count)]
+        else:
+            socks = [first]
     except OSError as exc:
         raise PortInUse(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    # accepted connections inherit it: without it, Nagle's algorithm holds small answers ~40 ms
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return sock
+    for sock in socks:  # accepted connections inherit it: without it, Nagle's algorithm holds small answers ~40 ms
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return socks
 
 
 def handover(settings: Settings, base: str, workers: int, threads: int, access_log: bool, banner: str = "") -> str:
@@ -138,27 +151,37 @@ def load_app(worker: int) -> Callable:
 
 
 class _Server(MPServer):
-    """granian's process server, listening on the socket ``serve`` was given.
+    """granian's process server, each worker listening on its own of the sockets ``serve`` was given.
 
-    granian 2.8.7 binds its own socket per worker with SO_REUSEPORT on Linux; giving it ours (the
-    path it takes for Unix sockets) keeps one bind, made before the workers start, that no other
-    process can share. The methods below override internals of that pinned version: the socket,
-    the loader each worker calls (with its index), the exit code."""
+    granian 2.8.7 binds its own socket per worker with SO_REUSEPORT on Linux, or shares one; giving
+    it ours (the path it takes for Unix sockets) keeps the bind made before the workers start
+    (``bind``). The methods below override internals of that pinned version: the socket each
+    worker gets, the loader each worker calls (with its index), the exit code."""
 
-    def __init__(self, sock: socket.socket, **options: Any) -> None:
-        self._given = sock
+    def __init__(self, socks: list[socket.socket], **options: Any) -> None:
+        self._given = socks
         super().__init__(target="sandbox.server:load_app", **options)
 
     def _init_shared_socket(self) -> None:
+        for sock in self._given:
+            sock.set_inheritable(True)
+        self._ssp = None
+        self._use(0)
+
+    def _use(self, idx: int) -> None:
+        """The socket the next worker spawned (worker ``idx``, also when respawned) listens on."""
         from granian._granian import SocketHolder
 
-        self._ssp = None
-        self._shd = SocketHolder(self._given.fileno(), False, BACKLOG)
-        self._sfd = self._given.fileno()
-        self._sso = self._given
-        self._given.set_inheritable(True)
+        sock = self._given[idx % len(self._given)]
+        self._shd, self._sfd, self._sso = SocketHolder(sock.fileno(), False, BACKLOG), sock.fileno(), sock
+
+    def _drop_shared_socket(self) -> None:
+        for sock in self._given:
+            sock.close()
+        self._sso = None
 
     def _spawn_worker(self, idx, target, callback_loader):
+        self._use(idx)
         return super()._spawn_worker(idx, target, partial(load_app, idx))
 
     def shutdown(self, exit_code: int = 0) -> None:
@@ -167,18 +190,18 @@ class _Server(MPServer):
         super().shutdown(exit_code)
 
 
-def serve(settings: Settings, sock: socket.socket, base: str, threads: int = THREADS, workers: int = 1,
+def serve(settings: Settings, socks: list[socket.socket], base: str, threads: int = THREADS, workers: int = 1,
           access_log: bool = False) -> int:
     """Serve until the process is stopped; the exit code (2 when a worker could not build the app)."""
     flag, path = tempfile.mkstemp(prefix="sandbox-banner-")
     os.close(flag)
     os.environ[HANDOVER_ENV] = handover(settings, base, workers, threads, access_log, banner=path)
     server = _Server(
-        sock,
+        socks,
         interface=Interfaces.RSGI,
         workers=workers,
-        address=sock.getsockname()[0],
-        port=sock.getsockname()[1],
+        address=socks[0].getsockname()[0],
+        port=socks[0].getsockname()[1],
         backlog=BACKLOG,
         workers_kill_timeout=STOP_TIMEOUT,
         http1_settings=HTTP1Settings(header_read_timeout=IDLE_TIMEOUT * 1000, max_buffer_size=READ_BUFFER),

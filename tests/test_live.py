@@ -1,6 +1,7 @@
 """``sandbox serve`` as users run it: a real server on 127.0.0.1, a free port, stopped here."""
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import select
@@ -10,6 +11,10 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+import pytest
+
+from sandbox.server import PortInUse, bind
 
 from .conftest import AUTH, ROOT, free_port
 
@@ -97,12 +102,12 @@ def test_more_than_one_worker_with_the_in_memory_store_is_refused_in_one_line():
 
 
 # Two workers, started through serve() itself on the in-memory store (which the command line
-# refuses for more than one): the processes, the shared socket and the stop are the server's.
+# refuses for more than one): the processes, the sockets and the stop are the server's.
 TWO_WORKERS = """
 import sys
 from sandbox.server import bind, serve
 from sandbox.settings import Settings
-sys.exit(serve(Settings(), bind("127.0.0.1", int(sys.argv[1])), "http://127.0.0.1:" + sys.argv[1], workers=2))
+sys.exit(serve(Settings(), bind("127.0.0.1", int(sys.argv[1]), 2), "http://127.0.0.1:" + sys.argv[1], workers=2))
 """
 
 
@@ -132,12 +137,48 @@ def test_two_workers_start_answer_and_stop_cleanly():
         workers = _children(process.pid)
         assert len(workers) == 2
         assert all(_ping(port) == 200 for _ in range(20))
+        connections = [http.client.HTTPConnection("127.0.0.1", port, timeout=10) for _ in range(32)]
+        try:
+            for connection in connections:  # all at once, as a load generator opens them
+                connection.connect()
+            for connection in connections:  # kept open: each is held by the worker that accepted it
+                connection.request("GET", "/_sandbox/health")
+                assert connection.getresponse().read()
+            held = [len(_accepted(pid, port)) for pid in workers]
+        finally:
+            for connection in connections:
+                connection.close()
+        # each worker has its own socket (SO_REUSEPORT): the kernel spreads connections over them,
+        # where one shared socket leaves them all to whichever worker wakes first; 32 connections
+        # all hashed to one worker: a chance of 2 in 2**32
+        assert sum(held) == 32 and all(held), held
+        for count in (1, 2):  # and the port is theirs: another sandbox is refused, with or without workers
+            with pytest.raises(PortInUse):
+                bind("127.0.0.1", port, count)
     finally:
         process.terminate()
         output = process.communicate(timeout=30)[0]
     assert process.returncode == 0, output
     assert (printed + output).count("serving on") == 1  # once, from the first worker
     assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
+
+
+def _accepted(pid: int, port: int) -> set[int]:
+    """Inodes of the established TCP connections to local ``port`` that process ``pid`` holds."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(int(target[8:-1]))
+    established = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "01":  # 01: ESTABLISHED
+            established.add(int(fields[9]))
+    return inodes & established
 
 
 def _read_until(process: subprocess.Popen, text: str, seconds: float = 60) -> str:
