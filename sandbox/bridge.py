@@ -11,7 +11,10 @@ the other, so they never contend for the GIL; what would make that thread wait g
   ``BODY_TIMEOUT`` seconds (a 408 after), and never past ``MAX_BODY`` (a 413);
 - a write (any method but GET and HEAD), and a request that finds it would wait (a delay to
   sleep, a workspace lock another thread holds: ``engine.inline.Offload``), runs in a pool of
-  ``threads`` threads instead, where it may wait without holding up anyone else.
+  ``threads`` threads instead, where it may wait without holding up anyone else;
+- a read's last round trip to a shared store (its journal entry, with Redis) is awaited while
+  the loop serves other requests (``engine.inline.defer``); if it says no (what the read relied
+  on changed meanwhile) or fails, the read runs again in a thread.
 
 Heads over ``MAX_HEADERS`` and declared bodies over ``MAX_BODY`` are answered before the app
 runs, in the shape of the API the path belongs to. RSGI gives the path percent-decoded as UTF-8
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
@@ -34,6 +38,7 @@ MAX_HEADERS = 128 * 1024  # bytes of request line plus headers (a query over MAX
 BODY_TIMEOUT = 30         # seconds a request body may take to arrive whole
 BODIES = 128              # bodies a worker receives at once (each up to MAX_BODY, in memory until it is whole)
 SAFE = frozenset({"GET", "HEAD"})
+log = logging.getLogger("sandbox")
 Answer = tuple[int, list[tuple[str, str]], bytes]
 
 
@@ -103,19 +108,30 @@ class Bridge:
             if refused[0] == 429:
                 headers.append(("Retry-After", "1"))
         else:
-            answer, carried = self._inline(scope, body) if scope.method in SAFE else (None, {})
+            answer, carried = await self._inline(scope, body) if scope.method in SAFE else (None, {})
             status, headers, data = answer or await self._threaded(scope, body, carried)
         proto.response_bytes(status, headers, data)
 
     def __rsgi_del__(self, loop: Any) -> None:
         self.pool.shutdown(wait=True, cancel_futures=False)
 
-    def _inline(self, scope: Any, body: bytes) -> tuple[Answer | None, dict[str, Any]]:
-        """The answer, run in this thread; None if the request found it would wait (to run again
-        in a thread, its environ starting with what the run carried over)."""
+    async def _inline(self, scope: Any, body: bytes) -> tuple[Answer | None, dict[str, Any]]:
+        """The answer, run in this thread; None if the request found it would wait, or its
+        deferred last step (``inline.defer``) said no (to run again in a thread, its environ
+        starting with what the run carried over)."""
         with inlined() as this:
             answer = run(self.wsgi, environ_of(scope, body))
-        return (None, this.carried) if this.offloaded else (answer, {})
+        if this.offloaded:
+            return None, this.carried
+        if this.after is not None:
+            try:
+                done = await this.after()
+            except Exception:  # noqa: BLE001 - whatever went wrong, the run in a thread answers
+                log.exception("sandbox: a deferred step failed; the request runs again in a thread")
+                done = False
+            if not done:
+                return None, this.carried
+        return answer, {}
 
     def _threaded(self, scope: Any, body: bytes, carried: dict[str, Any]) -> "asyncio.Future[Answer]":
         environ = {**environ_of(scope, body), **carried}

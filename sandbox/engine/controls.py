@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from flask import Response
 
-from .auth import authenticate
+from .auth import CHECK, authenticate
 from .errors import ApiError, BadRequest, Detail, TooManyRequests
 from .forced import ForcedResponses
 from .inline import Offload, carry, offload
@@ -232,7 +232,7 @@ def controlled(api: "ApiDefinition", op: "Operation", registry: "Registry", sett
 
     def wrapper(this: "Request", **path_args: str) -> Response:
         started = time.perf_counter()
-        workspace = authenticate(op, this, registry, api.name)
+        workspace = authenticate(op, this, registry, api.name, journaled=True)
         status, errors = 500, None
         try:
             response = answer(this, workspace, path_args)
@@ -249,7 +249,8 @@ def controlled(api: "ApiDefinition", op: "Operation", registry: "Registry", sett
                 traffic_of(workspace, settings).journal.record(
                     api=api.name, operation=op.operation_id, method=this.method, path=this.path,
                     query=redact_query(list(this.args.items(multi=True)), (workspace.token,)),
-                    status=status, duration_ms=(time.perf_counter() - started) * 1000, errors=errors)
+                    status=status, duration_ms=(time.perf_counter() - started) * 1000, errors=errors,
+                    check=this.environ.get(CHECK))
 
     wrapper.__name__ = op.operation_id
     return wrapper

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, Iterator
+from typing import Any, Awaitable, Callable, Iterator
 
 _run: ContextVar["Inline | None"] = ContextVar("sandbox_inline", default=None)
 
@@ -22,13 +22,15 @@ class Offload(Exception):
 
 class Inline:
     """One request's run in the event loop's thread; ``offloaded``: it stopped to run in a thread;
-    ``carried``: environ entries its run again starts with (``carry``)."""
+    ``carried``: environ entries its run again starts with (``carry``); ``after``: what the bridge
+    awaits before the answer goes out (``defer``)."""
 
-    __slots__ = ("offloaded", "carried")
+    __slots__ = ("offloaded", "carried", "after")
 
     def __init__(self) -> None:
         self.offloaded = False
         self.carried: dict[str, Any] = {}
+        self.after: Callable[[], Awaitable[bool]] | None = None
 
 
 @contextmanager
@@ -60,6 +62,16 @@ def offload() -> None:
     if run is not None:
         run.offloaded = True
         raise Offload()
+
+
+def defer(after: Callable[[], Awaitable[bool]]) -> None:
+    """Leave the request's last step, a round trip, to the bridge: it awaits ``after()`` while
+    its loop serves others, then sends the answer, or, if ``after()`` says False (or fails),
+    runs the request again in a thread. Only an inline run may defer."""
+    run = _run.get()
+    if run is None or run.after is not None:
+        raise RuntimeError("only a request running inline may defer, and one step only")
+    run.after = after
 
 
 @contextmanager

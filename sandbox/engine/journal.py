@@ -45,7 +45,9 @@ class Journal:
         self._lock = threading.Lock()
 
     def record(self, *, api: str, operation: str, method: str, path: str, query: dict[str, Any],
-               status: int, duration_ms: float, errors: list[Detail] | None = None) -> None:
+               status: int, duration_ms: float, errors: list[Detail] | None = None, check: Any = None) -> None:
+        """Append the request's entry; ``check``: what the entry must confirm of a recalled
+        lookup (``Registry.recall``; never given in memory)."""
         entry = {
             "at": datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "api": api,
@@ -57,9 +59,9 @@ class Journal:
             "duration_ms": round(duration_ms, 1),
             "errors": [{"field": _clip(d.field), "message": _clip(d.message)} for d in (errors or [])[:MAX_ERRORS]],
         }
-        self._append(entry)
+        self._append(entry, check)
 
-    def _append(self, entry: dict[str, Any]) -> None:
+    def _append(self, entry: dict[str, Any], check: Any = None) -> None:
         with self._lock:
             self._entries.append(entry)
 

@@ -41,6 +41,7 @@ import redis
 
 from .datacache import dataset_key
 from .errors import Conflict, Detail, Unauthorized, Unavailable
+from .redis_pipelined import Pipelined, Unanswered
 from .redis_store import RedisCollection, RedisUsage, connect
 from .redis_traffic import RedisTraffic
 from .store import ByApi, Workspace, made_collections
@@ -58,6 +59,7 @@ LOCK_POLL = 0.001      # seconds between tries for a taken lock (redis-py's defa
 BUILD_LOCK_TTL = 600   # seconds one process may take to write a seeded data set
 POLL = 0.05            # seconds between looks at a data set another process is writing
 _NO_TIME = datetime.min.replace(tzinfo=timezone.utc)
+RECALLED = 10_000      # tokens whose last lookup a process remembers (``RedisRegistry.recall``)
 
 _CREATE = """
 local ns, wid, name = ARGV[1], ARGV[2], ARGV[3]
@@ -90,6 +92,28 @@ if last and idle > 0 and tonumber(ARGV[3]) - tonumber(last) > idle then
 end
 if last then redis.call('ZADD', ns .. ':used', ARGV[3], ref) end
 return {ref, member, last or '', meta, redis.call('SMEMBERS', ns .. ':w:' .. ref .. ':written')}
+"""
+
+# A read's journal entry, appended only if the lookup the process recalled (``recall``) still
+# holds: the token names the same workspace with the same access, its generation is the same and
+# no collection has been written since (its ``:written`` set only grows within a generation), and
+# it has not expired; then it is marked used, as the authentication script would have.
+# KEYS: the token, the workspace's metadata, its written set, the used set, its journal;
+# ARGV: the token's value, the generation, the written set's size, the id, now, idle expiry,
+# the entry, the journal's size.
+_CONFIRM = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if redis.call('HGET', KEYS[2], 'generation') ~= ARGV[2] then return 0 end
+if redis.call('SCARD', KEYS[3]) ~= tonumber(ARGV[3]) then return 0 end
+local last = redis.call('ZSCORE', KEYS[4], ARGV[4])
+if last then
+  local idle = tonumber(ARGV[6])
+  if idle > 0 and tonumber(ARGV[5]) - tonumber(last) > idle then return 0 end
+  redis.call('ZADD', KEYS[4], ARGV[5], ARGV[4])
+end
+redis.call('LPUSH', KEYS[5], ARGV[7])
+redis.call('LTRIM', KEYS[5], 0, tonumber(ARGV[8]) - 1)
+return 1
 """
 
 _REMOVE = """
@@ -210,8 +234,14 @@ class RedisRegistry(Registry):
         self._local: dict[str, RedisWorkspace] = {}  # this process's objects, by workspace id
         self._local_lock = threading.Lock()
         self._seen = threading.local()  # the last token by_bearer resolved, and whether it is admin
+        self._known: dict[str, tuple[str, bool, int, int]] = {}  # token -> (id, member, generation, written)
         script = self.client.register_script
         self._create, self._auth, self._remove_script = script(_CREATE), script(_AUTH), script(_REMOVE)
+        self._confirm = script(_CONFIRM)
+        pool = self.client.connection_pool
+        # the journal entry that confirms a recalled lookup, sent from the server's event loop
+        self._pipelined = (Pipelined(pool.connection_kwargs, {self._confirm.sha: _CONFIRM})
+                           if Pipelined.supports(pool.connection_class) else None)
         self._release_script, self._next_generation = script(_RELEASE), script(_NEXT_GENERATION)
         super().__init__(apis, settings)
 
@@ -420,6 +450,7 @@ class RedisRegistry(Registry):
         now = self._clock()
         found = self._auth(args=[self.ns, token, repr(now), self.settings.idle_expiry])
         self._seen.token = None
+        self._known.pop(token, None)
         if not found:
             return None
         wid, member, last, flat, written = found
@@ -430,7 +461,34 @@ class RedisRegistry(Registry):
             return None
         workspace.last_used = now
         self._seen.token, self._seen.admin = token, not member
+        if len(self._known) >= RECALLED:
+            self._known.pop(next(iter(self._known), ""), None)  # the oldest
+        self._known[token] = (workspace.wid, bool(member), workspace.generation, len(written))
         return workspace
+
+    def recall(self, token: str) -> tuple[Workspace, Any] | None:
+        """The workspace ``token`` selected at its last lookup here, if this process still has it
+        at that generation, and the check its journal entry makes (``_CONFIRM``, awaited by the
+        server's event loop: True if the entry was written)."""
+        pipelined, known = self._pipelined, self._known.get(token)
+        workspace = known and self._local.get(known[0])
+        if pipelined is None or not known or workspace is None or workspace.generation != known[2] \
+                or not workspace.alive:
+            return None
+        wid, member, generation, written = known
+        now = self._clock()
+        workspace.last_used = now
+        self._seen.token, self._seen.admin = token, not member
+        keys = [self.key("tok", token), self.key("w", wid), self.key("w", wid, "written"), self.key("used")]
+        args = [f"m:{wid}" if member else wid, generation, written, wid, repr(now), self.settings.idle_expiry]
+
+        async def check(journal: str, entry: bytes, size: int) -> bool:
+            try:
+                return await pipelined.evalsha(self._confirm.sha, [*keys, journal], [*args, entry, size]) == 1
+            except Unanswered:
+                return False  # run again through redis-py: a 503 if Redis is away
+
+        return workspace, check
 
     def is_admin(self, token: str) -> bool:
         if getattr(self._seen, "token", None) == token:

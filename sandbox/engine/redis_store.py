@@ -262,6 +262,11 @@ class RedisCollection:
             return None if self.touched else self._base._held()
         return _HELD.of(self) if self.frozen else None
 
+    @property
+    def shares_records(self) -> bool:
+        """Whether reads return the process's copy's record objects (``store.Collection.shares_records``)."""
+        return self._held() is not None
+
     def _read_copy(self) -> _Copy:
         """This seeded collection read whole (HSCAN in batches); its orderings are made here
         from the records, as ``fill`` made the stored ones."""

@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 
 from .controls import Traffic
+from .inline import defer
 from .journal import Journal
 from .redis_store import Client
 
@@ -47,8 +48,12 @@ class RedisJournal(Journal):
         self._client, self._key = client, key
         self._append_script = client.register_script(_APPEND)
 
-    def _append(self, entry: dict[str, Any]) -> None:
-        self._append_script(keys=[self._key], args=[orjson.dumps(entry), self.size])
+    def _append(self, entry: dict[str, Any], check: Any = None) -> None:
+        if check is None:
+            self._append_script(keys=[self._key], args=[orjson.dumps(entry), self.size])
+        else:  # written by the bridge, if the recalled lookup still holds (else run again, afresh)
+            data = orjson.dumps(entry)
+            defer(lambda: check(self._key, data, self.size))
 
     def _newest_first(self) -> list[dict[str, Any]]:
         return [orjson.loads(e) for e in self._client.lrange(self._key, 0, self.size - 1)]

@@ -62,6 +62,8 @@ class Collection:
         self._usage = usage
         self.journal: Journal | None = None  # set during a transaction: how to undo each change
 
+    shares_records = True  # reads return the stored record objects themselves: what is built from one may be kept
+
     def overlay(self, usage: Usage | None = None) -> "Collection":
         """An empty copy-on-write view of this collection (which must no longer change)."""
         return Collection(self.name, self.order, self.parent_field, base=self, usage=usage)

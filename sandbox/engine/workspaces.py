@@ -334,6 +334,12 @@ class Registry:
         workspace.last_used = self._clock()
         return workspace
 
+    def recall(self, token: str) -> tuple[Workspace, Any] | None:
+        """The workspace this process last found ``token`` selects, without asking the store, and
+        what the request's journal entry must confirm still holds (``Journal.record(check=)``);
+        None: ask (``by_bearer``). In memory every lookup is current: always None."""
+        return None
+
     def is_admin(self, token: str) -> bool:
         """Every token but a workspace's non-admin (``-member``) token has admin access."""
         return token not in self._members

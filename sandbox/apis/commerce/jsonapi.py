@@ -168,10 +168,11 @@ class Graph:
     def _seeded_of(self, kind: str, records: list[Record]) -> Collection | None:
         """The seeded collection of ``kind`` if any of ``records`` is one of its records (so
         the workspace's collections are only asked whether they changed when it may pay).
-        Only a collection held in this process (``store.Collection``) shares its records with
-        the workspace's; a shared store's (Redis) reads are copies, and each get a round trip."""
+        Only a collection whose records are objects shared in this process (``shares_records``:
+        in memory, or Redis's seeded data read from the process's copy) can be told apart so;
+        a record read from Redis is a new object every time."""
         name = TYPES[kind].collection
-        if self._seeded is None or name is None or not isinstance(self._seeded[name], Collection):
+        if self._seeded is None or name is None or not self._seeded[name].shares_records:
             return None
         seeded = self._seeded[name]
         return seeded if any(seeded.get(record["id"]) is record for record in records) else None
