@@ -450,7 +450,8 @@ class RedisRegistry(Registry):
         now = self._clock()
         found = self._auth(args=[self.ns, token, repr(now), self.settings.idle_expiry])
         self._seen.token = None
-        self._known.pop(token, None)
+        with self._local_lock:
+            self._known.pop(token, None)
         if not found:
             return None
         wid, member, last, flat, written = found
@@ -461,9 +462,10 @@ class RedisRegistry(Registry):
             return None
         workspace.last_used = now
         self._seen.token, self._seen.admin = token, not member
-        if len(self._known) >= RECALLED:
-            self._known.pop(next(iter(self._known), ""), None)  # the oldest
-        self._known[token] = (workspace.wid, bool(member), workspace.generation, len(written))
+        with self._local_lock:
+            if len(self._known) >= RECALLED:
+                del self._known[next(iter(self._known))]  # the oldest
+            self._known[token] = (workspace.wid, bool(member), workspace.generation, len(written))
         return workspace
 
     def recall(self, token: str) -> tuple[Workspace, Any] | None:
